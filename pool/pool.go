@@ -1,0 +1,257 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// ErrNotRunning is returned by [WorkerPool.SubmitWait] when the pool has not
+// been started or has begun to shut down.
+var ErrNotRunning = errors.New("pool: not running")
+
+// Job is a unit of work for a [WorkerPool].
+type Job struct {
+	// Name identifies the job in logs. It never becomes a metric label, so it
+	// may be as specific as the caller likes.
+	Name string
+
+	// Execute does the work. Its context is derived from the pool, not from
+	// the submitter, and ends JobTimeoutSeconds after the job starts or when
+	// a shutdown deadline passes.
+	Execute func(ctx context.Context) error
+}
+
+// DropReason says why a job was not run. Its String form is the value of the
+// reason label on the dropped-jobs counter.
+type DropReason int
+
+// The reasons a job is not run.
+const (
+	DropQueueFull  DropReason = iota // refused: the queue was full
+	DropNotRunning                   // refused: the pool was not running
+	DropShutdown                     // accepted, then abandoned at the shutdown deadline
+)
+
+var dropReasons = [...]string{"queue_full", "not_running", "shutdown"}
+
+// String returns the reason as it appears in metrics and logs.
+func (r DropReason) String() string {
+	if r < 0 || int(r) >= len(dropReasons) {
+		return "unknown"
+	}
+	return dropReasons[r]
+}
+
+// state is the lifecycle of a pool. It only moves forward.
+type state int
+
+const (
+	stateIdle     state = iota // created, not started
+	stateRunning               // accepting and running jobs
+	stateDraining              // Shutdown began: no intake, queued jobs still run
+	stateStopped               // Shutdown finished
+)
+
+func (s state) String() string {
+	return [...]string{"idle", "running", "draining", "stopped"}[s]
+}
+
+// item is a job as it waits in the queue.
+type item struct {
+	job      Job
+	enqueued time.Time
+}
+
+// WorkerPool runs jobs on a bounded number of goroutines, with a bounded queue
+// in front of them. Create one with [New], call [WorkerPool.Start] once, and
+// [WorkerPool.Shutdown] when done; a pool cannot be restarted. All methods are
+// safe for concurrent use, including from inside a running job.
+type WorkerPool struct {
+	cfg        Config
+	jobTimeout time.Duration
+	log        *zap.Logger
+	metrics    *metrics
+	onDrop     func(Job, DropReason)
+
+	// queue holds accepted jobs. It is never closed: intake stops by state
+	// change under mu, so a Submit racing Shutdown cannot send on a closed
+	// channel. Its buffer is the configured queue.
+	queue chan item
+
+	// mu guards state. Submit holds it for reading across its state check
+	// and its non-blocking send; Shutdown takes it for writing to leave
+	// stateRunning, so once Shutdown holds it no send is in flight and
+	// none can start.
+	mu    sync.RWMutex
+	state state // guarded by mu
+
+	stop  chan struct{} // closed under mu when draining begins
+	abort chan struct{} // closed by the drain when its deadline passes
+	done  chan struct{} // closed when the drain has finished
+	err   error         // result of the drain; written before done is closed
+
+	// base is the parent of every job context. It carries the pool so that
+	// Shutdown can tell it is called from one of its own jobs. The drain
+	// cancels it at the deadline, and always once it finishes.
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	workers sync.WaitGroup // worker goroutines
+	waiters sync.WaitGroup // SubmitWait calls that may still send
+	drainer sync.WaitGroup // the drain goroutine
+
+	active    atomic.Int64 // jobs executing now
+	abandoned atomic.Int64 // accepted jobs dropped at the shutdown deadline
+}
+
+type poolKey struct{}
+
+// New returns a pool configured by cfg and opts. It starts no goroutine. It
+// returns an error if cfg is invalid, an option is invalid, or the metrics
+// cannot be registered; in that case nothing stays registered.
+func New(cfg Config, opts ...Option) (*WorkerPool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	o := options{logger: zap.NewNop()}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+
+	p := &WorkerPool{
+		cfg:        cfg,
+		jobTimeout: time.Duration(cfg.JobTimeoutSeconds) * time.Second,
+		log:        o.logger.Named("pool").With(zap.String("pool", o.name)),
+		onDrop:     o.onDrop,
+		queue:      make(chan item, cfg.QueueSize),
+		stop:       make(chan struct{}),
+		abort:      make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	p.base, p.cancelBase = context.WithCancel(context.WithValue(context.Background(), poolKey{}, p))
+	p.metrics = newMetrics(o.name, p)
+
+	if o.registerer != nil {
+		if err := p.metrics.register(o.registerer); err != nil {
+			p.cancelBase()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Start starts the workers and logs the configuration. It does nothing if
+// the pool is already running; a pool that has been shut down stays stopped,
+// and Start logs a warning.
+func (p *WorkerPool) Start() {
+	p.mu.Lock()
+	s := p.state
+	if s == stateIdle {
+		p.state = stateRunning
+		for range p.cfg.MaxWorkers {
+			p.workers.Go(p.worker)
+		}
+	}
+	p.mu.Unlock()
+
+	switch s {
+	case stateIdle:
+		p.log.Info("pool started",
+			zap.Int("max_workers", p.cfg.MaxWorkers),
+			zap.Int("queue_size", p.cfg.QueueSize),
+			zap.Int("job_timeout_seconds", p.cfg.JobTimeoutSeconds),
+			zap.Int("shutdown_timeout_seconds", p.cfg.ShutdownTimeoutSeconds),
+		)
+	case stateDraining, stateStopped:
+		p.log.Warn("start ignored: pool is single-use", zap.Stringer("state", s))
+	}
+}
+
+// Submit queues j without blocking. It returns false, and counts the job as
+// dropped, when the queue is full or the pool is not running. When the queue
+// is full the new job is the one dropped. Submit may be called from inside a
+// job.
+func (p *WorkerPool) Submit(j Job) bool {
+	p.mu.RLock()
+	if p.state != stateRunning {
+		p.mu.RUnlock()
+		p.refuse(j, DropNotRunning)
+		return false
+	}
+	select {
+	case p.queue <- item{job: j, enqueued: time.Now()}:
+		p.mu.RUnlock()
+		p.metrics.submitted.Inc()
+		return true
+	default:
+		p.mu.RUnlock()
+		p.refuse(j, DropQueueFull)
+		return false
+	}
+}
+
+// SubmitWait queues j, waiting for room in the queue. It returns nil once the
+// job is queued, ctx.Err() if ctx ends first, and [ErrNotRunning] if the pool
+// is not running or begins to shut down while it waits. A job refused for ctx
+// counts as dropped because the queue was full. Called from inside a job with
+// the queue full, it waits like any other caller: use [WorkerPool.Submit]
+// there.
+func (p *WorkerPool) SubmitWait(ctx context.Context, j Job) error {
+	p.mu.RLock()
+	if p.state != stateRunning {
+		p.mu.RUnlock()
+		p.refuse(j, DropNotRunning)
+		return ErrNotRunning
+	}
+	// Registered under the read lock, so Shutdown's wait for waiters
+	// cannot start before this Add.
+	p.waiters.Add(1)
+	p.mu.RUnlock()
+	defer p.waiters.Done()
+
+	select {
+	case p.queue <- item{job: j, enqueued: time.Now()}:
+		p.metrics.submitted.Inc()
+		return nil
+	case <-ctx.Done():
+		p.refuse(j, DropQueueFull)
+		return ctx.Err()
+	case <-p.stop:
+		p.refuse(j, DropNotRunning)
+		return ErrNotRunning
+	}
+}
+
+// refuse accounts for a job that was never accepted.
+func (p *WorkerPool) refuse(j Job, reason DropReason) {
+	p.metrics.dropped[reason].Inc()
+	if ce := p.log.Check(zap.DebugLevel, "job refused"); ce != nil {
+		ce.Write(zap.String("job", j.Name), zap.Stringer("reason", reason))
+	}
+	if p.onDrop != nil {
+		p.onDrop(j, reason)
+	}
+}
+
+// QueueDepth returns the number of jobs waiting for a worker.
+func (p *WorkerPool) QueueDepth() int { return len(p.queue) }
+
+// ActiveWorkers returns the number of jobs running now.
+func (p *WorkerPool) ActiveWorkers() int { return int(p.active.Load()) }
+
+// IsRunning reports whether the pool accepts jobs. It turns false as soon as
+// [WorkerPool.Shutdown] begins.
+func (p *WorkerPool) IsRunning() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.state == stateRunning
+}

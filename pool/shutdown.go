@@ -1,0 +1,160 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// cancelGrace is how long Shutdown waits, after cancelling the contexts of
+// running jobs at its deadline, for those jobs to return. It is short because
+// the deadline has already passed; jobs that honour cancellation return well
+// within it.
+const cancelGrace = time.Second
+
+// Shutdown stops intake at once, then waits for queued and running jobs to
+// finish with live contexts. The wait is bounded by the earlier of ctx and
+// ShutdownTimeoutSeconds; when that passes, Shutdown cancels the job
+// contexts, starts no further queued job, waits a short grace for running
+// jobs to return, and returns an error that counts the jobs still running and
+// the queued jobs that never ran. The error matches context.Canceled or
+// context.DeadlineExceeded, whichever ended the wait. Abandoned jobs are
+// counted as dropped with reason [DropShutdown], logged, and passed to the
+// handler set by [WithDropHandler].
+//
+// Shutdown is safe to call more than once and concurrently: later calls wait
+// for the first and return its result, or return early with their own ctx's
+// error. Shutdown before [WorkerPool.Start] leaves the pool stopped. Called
+// from inside one of the pool's jobs with that job's context, Shutdown starts
+// the drain and returns nil without waiting, since the drain waits for the
+// calling job. Jobs that ignore their context can outlive Shutdown; the
+// returned error says how many.
+func (p *WorkerPool) Shutdown(ctx context.Context) error {
+	leader := p.beginShutdown(ctx)
+	if ctx.Value(poolKey{}) == p {
+		return nil
+	}
+
+	if leader {
+		<-p.done
+		p.drainer.Wait()
+		return p.err
+	}
+	select {
+	case <-p.done:
+		p.drainer.Wait()
+		return p.err
+	case <-ctx.Done():
+		return fmt.Errorf("pool: shutdown: %w", ctx.Err())
+	}
+}
+
+// beginShutdown stops intake and starts the drain if no earlier call did. It
+// reports whether this call started it.
+func (p *WorkerPool) beginShutdown(ctx context.Context) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	switch p.state {
+	case stateIdle:
+		p.state = stateStopped
+		close(p.stop)
+		close(p.done)
+		p.cancelBase()
+		return true
+	case stateRunning:
+		p.state = stateDraining
+		close(p.stop)
+		if ctx.Value(poolKey{}) == p {
+			// The job's own context ends with the job; the drain must not.
+			ctx = context.WithoutCancel(ctx)
+		}
+		p.drainer.Go(func() { p.drain(ctx) })
+		return true
+	default:
+		return false
+	}
+}
+
+// drain waits for the workers, bounded by ctx and the configured timeout,
+// records the result in p.err and closes p.done.
+func (p *WorkerPool) drain(ctx context.Context) {
+	start := time.Now()
+	queued := len(p.queue)
+	p.log.Info("drain started", zap.Int("queued", queued), zap.Int("running", p.ActiveWorkers()))
+
+	// No SubmitWait can send once all waiters have returned; they return
+	// promptly because p.stop is closed.
+	p.waiters.Wait()
+
+	workersDone := make(chan struct{})
+	go func() {
+		p.workers.Wait()
+		close(workersDone)
+	}()
+
+	timer := time.NewTimer(time.Duration(p.cfg.ShutdownTimeoutSeconds) * time.Second)
+	defer timer.Stop()
+
+	var cause error
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+		cause = ctx.Err()
+	case <-timer.C:
+		cause = context.DeadlineExceeded
+	}
+
+	if cause != nil {
+		p.err = p.cut(cause, workersDone)
+	}
+	p.cancelBase()
+
+	p.mu.Lock()
+	p.state = stateStopped
+	p.mu.Unlock()
+
+	p.log.Info("drain finished",
+		zap.Duration("duration", time.Since(start)),
+		zap.Int64("abandoned", p.abandoned.Load()),
+		zap.Bool("cut_short", p.err != nil),
+	)
+	close(p.done)
+}
+
+// cut ends a drain whose deadline passed: it cancels the running jobs, waits
+// cancelGrace for them, abandons what is still queued and returns the error.
+// The goroutine waiting on workersDone outlives the drain only while jobs
+// that ignore their context keep running.
+func (p *WorkerPool) cut(cause error, workersDone <-chan struct{}) error {
+	close(p.abort)
+	p.cancelBase()
+
+	grace := time.NewTimer(cancelGrace)
+	defer grace.Stop()
+	select {
+	case <-workersDone:
+	case <-grace.C:
+	}
+
+	// Workers no longer take from the queue once abort is closed, and no
+	// submitter can add to it.
+	for {
+		select {
+		case it := <-p.queue:
+			p.abandon(it.job)
+			continue
+		default:
+		}
+		break
+	}
+
+	running := p.ActiveWorkers()
+	if running > 0 {
+		p.log.Warn("jobs ignored cancellation", zap.Int("running", running))
+	}
+	return fmt.Errorf("pool: shutdown cut short: %d jobs still running, %d queued jobs never ran: %w",
+		running, p.abandoned.Load(), cause)
+}
