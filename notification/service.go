@@ -46,7 +46,9 @@ type Service struct {
 	metrics     *Metrics
 	deadLetters DeadLetterWriter
 
-	draining atomic.Bool
+	draining     atomic.Bool
+	drainingOnce sync.Once
+	drainingCh   chan struct{} // closed once when the drain begins
 
 	// queued holds notifications that were accepted but whose job has not
 	// started. Whoever removes an entry owns it: the job delivers it, or the
@@ -75,6 +77,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		metrics:     cfg.Metrics,
 		deadLetters: cfg.DeadLetters,
 		queued:      make(map[uint64]Notification),
+		drainingCh:  make(chan struct{}),
 	}, nil
 }
 
@@ -121,12 +124,19 @@ func (s *Service) Ready() bool {
 	return !s.draining.Load() && s.pool.IsRunning()
 }
 
+// Draining returns a channel that is closed when [Service.Drain] begins, so
+// that producers can stop producing.
+func (s *Service) Draining() <-chan struct{} {
+	return s.drainingCh
+}
+
 // Drain stops intake, waits for the pool to drain as [pool.WorkerPool.Shutdown]
 // does, and records every notification that was accepted but never ran as
 // abandoned. It returns the pool's error. Drain is safe to call more than
 // once; each call waits for the drain.
 func (s *Service) Drain(ctx context.Context) error {
 	s.draining.Store(true)
+	s.drainingOnce.Do(func() { close(s.drainingCh) })
 	err := s.pool.Shutdown(ctx)
 
 	s.mu.Lock()

@@ -1,0 +1,15 @@
+package modules
+
+import "go.uber.org/fx"
+
+// Notifier is the whole notification service: [Logging], [Metrics],
+// [WorkerPool], [Notification] and [HTTP], with fx's own events sent to the
+// zap logger. It is what cmd/notifier runs.
+var Notifier = fx.Options(
+	Logging,
+	Metrics,
+	WorkerPool,
+	Notification,
+	HTTP,
+	fx.WithLogger(FxLogger),
+)
