@@ -97,7 +97,6 @@ func BenchmarkShutdown(b *testing.B) {
 		for range 1000 {
 			p.queue <- item{job: job}
 		}
-		p.metrics.submitted.Add(1000)
 		p.Start()
 		b.StartTimer()
 

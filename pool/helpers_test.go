@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -76,27 +74,16 @@ type counts struct {
 
 func readCounts(t *testing.T, p *WorkerPool) counts {
 	t.Helper()
-	m := p.metrics
+	s := p.snapshot()
 	return counts{
-		submitted:  testutil.ToFloat64(m.submitted),
-		completed:  testutil.ToFloat64(m.completed),
-		errors:     testutil.ToFloat64(m.errors),
-		histogram:  float64(histogramCount(t, m.duration)),
-		queueFull:  testutil.ToFloat64(m.dropped[DropQueueFull]),
-		notRunning: testutil.ToFloat64(m.dropped[DropNotRunning]),
-		shutdown:   testutil.ToFloat64(m.dropped[DropShutdown]),
+		submitted:  float64(s.submitted),
+		completed:  float64(s.completed),
+		errors:     float64(s.errors),
+		histogram:  float64(s.duration.count),
+		queueFull:  float64(s.dropped[DropQueueFull]),
+		notRunning: float64(s.dropped[DropNotRunning]),
+		shutdown:   float64(s.dropped[DropShutdown]),
 	}
-}
-
-func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 1)
-	h.Collect(ch)
-	var pb dto.Metric
-	if err := (<-ch).Write(&pb); err != nil {
-		t.Fatalf("Write() error = %v", err)
-	}
-	return pb.GetHistogram().GetSampleCount()
 }
 
 // checkAccounting asserts the invariants documented on metrics.

@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -73,25 +74,62 @@ worker_pool_dropped_jobs_total{reason="shutdown"} 0
 
 func TestGaugesAreReadAtScrapeTime(t *testing.T) {
 	t.Parallel()
-	p, _ := newTestPool(t, testConfig(1, 4))
+	p, reg := newTestPool(t, testConfig(1, 4))
 	b := newBlocker(4)
 	p.Submit(b.job("running"))
 	b.waitStarted(t, 1)
 	p.Submit(b.job("queued"))
 
-	if got := testutil.ToFloat64(p.metrics.activeWorkers); got != 1 {
-		t.Errorf("active_workers = %v, want 1", got)
+	want := `
+# HELP worker_pool_active_workers Jobs running now.
+# TYPE worker_pool_active_workers gauge
+worker_pool_active_workers %d
+# HELP worker_pool_queue_depth Jobs waiting in the queue.
+# TYPE worker_pool_queue_depth gauge
+worker_pool_queue_depth %d
+`
+	names := []string{"worker_pool_active_workers", "worker_pool_queue_depth"}
+	err := testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(want, 1, 1)), names...)
+	if err != nil {
+		t.Errorf("while busy: %v", err)
 	}
-	if got := testutil.ToFloat64(p.metrics.queueDepth); got != 1 {
-		t.Errorf("queue_depth = %v, want 1", got)
-	}
+
 	close(b.release)
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown() = %v, want nil", err)
 	}
-	if got := testutil.ToFloat64(p.metrics.activeWorkers) +
-		testutil.ToFloat64(p.metrics.queueDepth); got != 0 {
-		t.Errorf("active_workers + queue_depth at rest = %v, want 0", got)
+	err = testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(want, 0, 0)), names...)
+	if err != nil {
+		t.Errorf("at rest: %v", err)
+	}
+}
+
+func TestHistogramCountEqualsCompleted(t *testing.T) {
+	t.Parallel()
+	p, reg := newTestPool(t, testConfig(2, 8))
+	for range 5 {
+		p.Submit(nop("counted"))
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown() = %v, want nil", err)
+	}
+
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather() error = %v", err)
+	}
+	var completed float64
+	var histogram uint64
+	for _, f := range families {
+		switch f.GetName() {
+		case "worker_pool_completed_jobs_total":
+			completed = f.GetMetric()[0].GetCounter().GetValue()
+		case "worker_pool_job_duration_seconds":
+			histogram = f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	if completed != 5 || histogram != 5 {
+		t.Errorf("completed, histogram count = %v, %d, want 5, 5", completed, histogram)
 	}
 }
 
@@ -132,9 +170,9 @@ func (r *partialRegisterer) Register(c prometheus.Collector) error {
 	return r.Registry.Register(c)
 }
 
-func TestRegistrationIsAllOrNothing(t *testing.T) {
+func TestRegistrationFailureLeavesNothing(t *testing.T) {
 	t.Parallel()
-	r := &partialRegisterer{Registry: prometheus.NewRegistry(), failAt: 5}
+	r := &partialRegisterer{Registry: prometheus.NewRegistry(), failAt: 0}
 	if _, err := New(testConfig(1, 1), WithRegisterer(r)); err == nil {
 		t.Fatal("New() with a failing registerer = nil error, want an error")
 	}

@@ -64,7 +64,7 @@ func (s state) String() string {
 // item is a job as it waits in the queue.
 type item struct {
 	job      Job
-	enqueued time.Time
+	enqueued time.Duration // by the pool's clock
 }
 
 // WorkerPool runs jobs on a bounded number of goroutines, with a bounded queue
@@ -74,13 +74,15 @@ type item struct {
 type WorkerPool struct {
 	cfg        Config
 	jobTimeout time.Duration
+	epoch      time.Time // origin of the pool's clock
 	log        *zap.Logger
-	metrics    *metrics
 	onDrop     func(Job, DropReason)
+	collector  *collector
 
-	// queue holds accepted jobs. It is never closed: intake stops by state
-	// change under mu, so a Submit racing Shutdown cannot send on a closed
-	// channel. Its buffer is the configured queue.
+	// queue holds accepted jobs; its buffer is the configured queue. Intake
+	// stops by a state change under mu, and the drain closes the queue only
+	// once no submitter can send, so a Submit racing Shutdown never sends
+	// on a closed channel.
 	queue chan item
 
 	// mu guards state. Submit holds it for reading across its state check
@@ -90,25 +92,32 @@ type WorkerPool struct {
 	mu    sync.RWMutex
 	state state // guarded by mu
 
-	stop  chan struct{} // closed under mu when draining begins
-	abort chan struct{} // closed by the drain when its deadline passes
-	done  chan struct{} // closed when the drain has finished
-	err   error         // result of the drain; written before done is closed
+	// running mirrors state == stateRunning for Submit's lock-free refusal
+	// of jobs when the queue is full.
+	running atomic.Bool
 
-	// base is the parent of every job context. It carries the pool so that
-	// Shutdown can tell it is called from one of its own jobs. The drain
-	// cancels it at the deadline, and always once it finishes.
-	base       context.Context
-	cancelBase context.CancelFunc
+	stop chan struct{} // closed under mu when draining begins
+	done chan struct{} // closed when the drain has finished
+	err  error         // result of the drain; written before done is closed
+
+	// aborting is set when the shutdown deadline passes. A worker publishes
+	// its job's context and then reads aborting; the drain sets aborting
+	// and then reads each worker's context. So either the worker sees the
+	// abort and does not start the job, or the drain sees the context and
+	// cancels it.
+	aborting atomic.Bool
+
+	slots     []*worker // one per worker goroutine, fixed at New
+	submitted counter   // jobs accepted
+	dropped   [len(dropReasons)]counter
+	abandoned atomic.Int64 // accepted jobs dropped at the shutdown deadline
 
 	workers sync.WaitGroup // worker goroutines
 	waiters sync.WaitGroup // SubmitWait calls that may still send
 	drainer sync.WaitGroup // the drain goroutine
-
-	active    atomic.Int64 // jobs executing now
-	abandoned atomic.Int64 // accepted jobs dropped at the shutdown deadline
 }
 
+// poolKey is the key under which a job's context holds its pool.
 type poolKey struct{}
 
 // New returns a pool configured by cfg and opts. It starts no goroutine. It
@@ -130,19 +139,25 @@ func New(cfg Config, opts ...Option) (*WorkerPool, error) {
 	p := &WorkerPool{
 		cfg:        cfg,
 		jobTimeout: time.Duration(cfg.JobTimeoutSeconds) * time.Second,
+		epoch:      time.Now(),
 		log:        o.logger.Named("pool").With(zap.String("pool", o.name)),
 		onDrop:     o.onDrop,
 		queue:      make(chan item, cfg.QueueSize),
 		stop:       make(chan struct{}),
-		abort:      make(chan struct{}),
 		done:       make(chan struct{}),
+		slots:      make([]*worker, cfg.MaxWorkers),
 	}
-	p.base, p.cancelBase = context.WithCancel(context.WithValue(context.Background(), poolKey{}, p))
-	p.metrics = newMetrics(o.name, p)
+	for i := range p.slots {
+		p.slots[i] = newWorker(p)
+	}
+	p.submitted = newCounter()
+	for r := range p.dropped {
+		p.dropped[r] = newCounter()
+	}
+	p.collector = newCollector(o.name, p)
 
 	if o.registerer != nil {
-		if err := p.metrics.register(o.registerer); err != nil {
-			p.cancelBase()
+		if err := p.collector.register(o.registerer); err != nil {
 			return nil, err
 		}
 	}
@@ -157,8 +172,9 @@ func (p *WorkerPool) Start() {
 	s := p.state
 	if s == stateIdle {
 		p.state = stateRunning
-		for range p.cfg.MaxWorkers {
-			p.workers.Go(p.worker)
+		p.running.Store(true)
+		for _, w := range p.slots {
+			p.workers.Go(w.run)
 		}
 	}
 	p.mu.Unlock()
@@ -181,6 +197,14 @@ func (p *WorkerPool) Start() {
 // is full the new job is the one dropped. Submit may be called from inside a
 // job.
 func (p *WorkerPool) Submit(j Job) bool {
+	// A full queue refuses without the lock, so that a flood of refused jobs
+	// costs submitters no contention. With no queue (QueueSize 0) fullness
+	// says nothing: the send below succeeds if a worker is waiting.
+	if p.cfg.QueueSize > 0 && len(p.queue) == p.cfg.QueueSize && p.running.Load() {
+		p.refuse(j, DropQueueFull)
+		return false
+	}
+
 	p.mu.RLock()
 	if p.state != stateRunning {
 		p.mu.RUnlock()
@@ -188,9 +212,9 @@ func (p *WorkerPool) Submit(j Job) bool {
 		return false
 	}
 	select {
-	case p.queue <- item{job: j, enqueued: time.Now()}:
+	case p.queue <- item{job: j, enqueued: p.clock()}:
 		p.mu.RUnlock()
-		p.metrics.submitted.Inc()
+		p.submitted.inc()
 		return true
 	default:
 		p.mu.RUnlock()
@@ -219,8 +243,8 @@ func (p *WorkerPool) SubmitWait(ctx context.Context, j Job) error {
 	defer p.waiters.Done()
 
 	select {
-	case p.queue <- item{job: j, enqueued: time.Now()}:
-		p.metrics.submitted.Inc()
+	case p.queue <- item{job: j, enqueued: p.clock()}:
+		p.submitted.inc()
 		return nil
 	case <-ctx.Done():
 		p.refuse(j, DropQueueFull)
@@ -233,7 +257,7 @@ func (p *WorkerPool) SubmitWait(ctx context.Context, j Job) error {
 
 // refuse accounts for a job that was never accepted.
 func (p *WorkerPool) refuse(j Job, reason DropReason) {
-	p.metrics.dropped[reason].Inc()
+	p.dropped[reason].inc()
 	if ce := p.log.Check(zap.DebugLevel, "job refused"); ce != nil {
 		ce.Write(zap.String("job", j.Name), zap.Stringer("reason", reason))
 	}
@@ -245,8 +269,23 @@ func (p *WorkerPool) refuse(j Job, reason DropReason) {
 // QueueDepth returns the number of jobs waiting for a worker.
 func (p *WorkerPool) QueueDepth() int { return len(p.queue) }
 
-// ActiveWorkers returns the number of jobs running now.
-func (p *WorkerPool) ActiveWorkers() int { return int(p.active.Load()) }
+// ActiveWorkers returns the number of jobs running now. It reads every
+// worker, so it costs time in proportion to MaxWorkers.
+func (p *WorkerPool) ActiveWorkers() int {
+	n := 0
+	for _, w := range p.slots {
+		if w.cur.Load() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// clock returns the time since the pool was created. It reads only the
+// monotonic clock, which costs half as much as time.Now.
+func (p *WorkerPool) clock() time.Duration {
+	return time.Since(p.epoch)
+}
 
 // IsRunning reports whether the pool accepts jobs. It turns false as soon as
 // [WorkerPool.Shutdown] begins.

@@ -62,10 +62,10 @@ func (p *WorkerPool) beginShutdown(ctx context.Context) bool {
 		p.state = stateStopped
 		close(p.stop)
 		close(p.done)
-		p.cancelBase()
 		return true
 	case stateRunning:
 		p.state = stateDraining
+		p.running.Store(false)
 		close(p.stop)
 		if ctx.Value(poolKey{}) == p {
 			// The job's own context ends with the job; the drain must not.
@@ -85,9 +85,12 @@ func (p *WorkerPool) drain(ctx context.Context) {
 	queued := len(p.queue)
 	p.log.Info("drain started", zap.Int("queued", queued), zap.Int("running", p.ActiveWorkers()))
 
-	// No SubmitWait can send once all waiters have returned; they return
-	// promptly because p.stop is closed.
+	// Submit no longer sends, since the state left stateRunning under the
+	// write lock, and no SubmitWait can send once all waiters have
+	// returned; they return promptly because p.stop is closed. So the queue
+	// can be closed: workers run what is left in it and then return.
 	p.waiters.Wait()
+	close(p.queue)
 
 	workersDone := make(chan struct{})
 	go func() {
@@ -110,7 +113,6 @@ func (p *WorkerPool) drain(ctx context.Context) {
 	if cause != nil {
 		p.err = p.cut(cause, workersDone)
 	}
-	p.cancelBase()
 
 	p.mu.Lock()
 	p.state = stateStopped
@@ -129,8 +131,12 @@ func (p *WorkerPool) drain(ctx context.Context) {
 // The goroutine waiting on workersDone outlives the drain only while jobs
 // that ignore their context keep running.
 func (p *WorkerPool) cut(cause error, workersDone <-chan struct{}) error {
-	close(p.abort)
-	p.cancelBase()
+	p.aborting.Store(true)
+	for _, w := range p.slots {
+		if ctx := w.cur.Load(); ctx != nil {
+			ctx.cancel(context.Canceled)
+		}
+	}
 
 	grace := time.NewTimer(cancelGrace)
 	defer grace.Stop()
@@ -139,16 +145,11 @@ func (p *WorkerPool) cut(cause error, workersDone <-chan struct{}) error {
 	case <-grace.C:
 	}
 
-	// Workers no longer take from the queue once abort is closed, and no
-	// submitter can add to it.
-	for {
-		select {
-		case it := <-p.queue:
-			p.abandon(it.job)
-			continue
-		default:
-		}
-		break
+	// Jobs that workers take from here on are abandoned, not run; take
+	// what is left, in case every worker is stuck in a job that ignores
+	// its context.
+	for it := range p.queue {
+		p.abandon(it.job)
 	}
 
 	running := p.ActiveWorkers()

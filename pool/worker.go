@@ -4,73 +4,91 @@ import (
 	"context"
 	"errors"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 )
 
-// worker runs queued jobs until the pool drains. If a job ends the goroutine
-// with runtime.Goexit, a replacement takes its place so the pool keeps
-// MaxWorkers workers.
-func (p *WorkerPool) worker() {
+// worker is one slot of the pool. One goroutine at a time runs it: the first
+// from Start, and a replacement if a job ends that goroutine with
+// runtime.Goexit.
+type worker struct {
+	p     *WorkerPool
+	cur   atomic.Pointer[jobContext] // context of the running job, or nil
+	stats workerStats
+}
+
+func newWorker(p *WorkerPool) *worker {
+	return &worker{p: p, stats: workerStats{
+		duration: newHistogram(durationBounds),
+		wait:     newHistogram(waitBounds),
+	}}
+}
+
+// run takes queued jobs until the pool drains. If a job calls
+// runtime.Goexit, a replacement goroutine takes over the slot, so the pool
+// keeps MaxWorkers workers.
+func (w *worker) run() {
 	goexit := true
 	defer func() {
 		if goexit {
 			// The WaitGroup still counts this goroutine, so adding the
 			// replacement cannot race a Wait that has seen zero.
-			p.workers.Go(p.worker)
+			w.p.workers.Go(w.run)
 		}
 	}()
 
-	p.loop()
+	w.loop()
 	goexit = false
 }
 
-func (p *WorkerPool) loop() {
+// loop runs queued jobs until the drain closes the queue and it is empty.
+// Receiving from one channel, rather than selecting over the queue and a stop
+// signal, keeps the hand-off as cheap as a bare channel of functions.
+//
+// Reading the clock is a large part of the cost of an empty job, so a job
+// that was already waiting when the previous one ended takes that end as its
+// start, and only a worker that had to wait reads the clock again.
+func (w *worker) loop() {
+	q := w.p.queue
+	last := time.Duration(-1) // when the previous job ended; -1: unknown
 	for {
+		var it item
+		var ok bool
 		select {
-		case it := <-p.queue:
-			p.execute(it)
-		case <-p.stop:
-			p.drainQueue()
+		case it, ok = <-q:
+		default:
+			it, ok = <-q
+			last = -1
+		}
+		if !ok {
 			return
 		}
+		last = w.execute(it, last)
 	}
 }
 
-// drainQueue runs what is left in the queue after intake stopped, until the
-// queue is empty or the shutdown deadline passes.
-func (p *WorkerPool) drainQueue() {
-	for {
-		select {
-		case <-p.abort:
-			return
-		default:
-		}
-
-		select {
-		case it := <-p.queue:
-			p.execute(it)
-		default:
-			return
-		}
+// execute runs one job that starts at start, or now if start is negative,
+// and returns when it ended. If the shutdown deadline has passed, the job is
+// abandoned instead: no queued job starts after the deadline.
+func (w *worker) execute(it item, start time.Duration) (end time.Duration) {
+	p := w.p
+	if start < 0 {
+		start = p.clock()
 	}
-}
+	deadline := start + p.jobTimeout
+	ctx := &jobContext{pool: p, deadline: p.epoch.Add(deadline)}
 
-// execute runs one job, unless the shutdown deadline has passed, in which case
-// the job is abandoned instead: no queued job starts after the deadline.
-func (p *WorkerPool) execute(it item) {
-	select {
-	case <-p.abort:
+	// Publish the context before reading aborting; see WorkerPool.aborting.
+	w.cur.Store(ctx)
+	if p.aborting.Load() {
+		w.cur.Store(nil)
 		p.abandon(it.job)
-		return
-	default:
+		return -1
 	}
 
-	start := time.Now()
-	p.metrics.queueWait.Observe(start.Sub(it.enqueued).Seconds())
-	p.active.Add(1)
-	ctx, cancel := context.WithTimeout(p.base, p.jobTimeout)
+	w.stats.wait.observe(start - it.enqueued)
 	returned := false
 	var err error
 
@@ -80,14 +98,18 @@ func (p *WorkerPool) execute(it item) {
 		if !returned {
 			err = p.recovered(it.job, recover())
 		}
-		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
-		cancel()
-		p.active.Add(-1)
-		p.metrics.finished(time.Since(start), err != nil || timedOut)
+		end = p.clock()
+		ctx.cancel(context.Canceled)
+		w.cur.Store(nil)
+		if err != nil || end >= deadline {
+			w.stats.errors.Add(1)
+		}
+		w.stats.duration.observe(end - start)
 	}()
 
 	err = it.job.Execute(ctx)
 	returned = true
+	return end // set by the deferred function
 }
 
 var errGoexit = errors.New("pool: job called runtime.Goexit")
@@ -110,7 +132,7 @@ func (p *WorkerPool) recovered(j Job, r any) error {
 // abandon accounts for an accepted job that will never run.
 func (p *WorkerPool) abandon(j Job) {
 	p.abandoned.Add(1)
-	p.metrics.dropped[DropShutdown].Inc()
+	p.dropped[DropShutdown].inc()
 	p.log.Warn("queued job abandoned", zap.String("job", j.Name))
 	if p.onDrop != nil {
 		p.onDrop(j, DropShutdown)
