@@ -28,7 +28,7 @@ e2e: $(BIN)/hey
 	HEY=$(BIN)/hey $(GO) test -tags e2e -count=1 -v ./e2e
 
 lint: $(BIN)/golangci-lint
-	$(BIN)/golangci-lint run ./...
+	$(BIN)/golangci-lint run --build-tags e2e ./...
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
 	$(GO) mod tidy -diff
 

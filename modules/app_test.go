@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,13 @@ func populate(s *started) fx.Option {
 	return fx.Populate(&s.svc, &s.server, &s.gatherer, &s.pool)
 }
 
-func post(t *testing.T, url, body string) *http.Response {
+// reply is what a test needs of a response.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func post(t *testing.T, url, body string) reply {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url,
 		strings.NewReader(body))
@@ -51,8 +58,10 @@ func post(t *testing.T, url, body string) *http.Response {
 	if err != nil {
 		t.Fatalf("POST %s error = %v", url, err)
 	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	if err := resp.Body.Close(); err != nil {
+		t.Fatalf("POST %s: close body: %v", url, err)
+	}
+	return reply{resp.StatusCode, resp.Header}
 }
 
 func get(t *testing.T, url string) int {
@@ -65,7 +74,9 @@ func get(t *testing.T, url string) int {
 	if err != nil {
 		t.Fatalf("GET %s error = %v", url, err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatalf("GET %s: close body: %v", url, err)
+	}
 	return resp.StatusCode
 }
 
@@ -198,13 +209,12 @@ func TestStopCutShortRecordsAbandoned(t *testing.T) {
 
 func readLines(t *testing.T, path string) []notification.DeadLetter {
 	t.Helper()
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("Open(%s) error = %v", path, err)
+		t.Fatalf("ReadFile(%s) error = %v", path, err)
 	}
-	defer f.Close()
 	var out []notification.DeadLetter
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		var d notification.DeadLetter
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {

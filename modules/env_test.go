@@ -17,29 +17,62 @@ func TestLoadPoolConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, pool.DefaultConfig(), ""},
-		{"empty means unset", map[string]string{"WORKER_POOL_MAX_WORKERS": ""},
-			pool.DefaultConfig(), ""},
-		{"leading zero is decimal", map[string]string{"WORKER_POOL_MAX_WORKERS": "010"},
-			poolConfig(10, 1000, 30, 30), ""},
+		{
+			"empty means unset",
+			map[string]string{"WORKER_POOL_MAX_WORKERS": ""},
+			pool.DefaultConfig(), "",
+		},
+		{
+			"leading zero is decimal",
+			map[string]string{"WORKER_POOL_MAX_WORKERS": "010"},
+			poolConfig(10, 1000, 30, 30), "",
+		},
 		{"all set", map[string]string{
 			"WORKER_POOL_MAX_WORKERS": "4", "WORKER_POOL_QUEUE_SIZE": "0",
 			"WORKER_POOL_SHUTDOWN_TIMEOUT_SECONDS": "60", "WORKER_POOL_JOB_TIMEOUT_SECONDS": "5",
 		}, poolConfig(4, 0, 60, 5), ""},
-		{"hex", map[string]string{"WORKER_POOL_MAX_WORKERS": "0x10"}, pool.Config{},
-			`config: WORKER_POOL_MAX_WORKERS must be a decimal integer, got "0x10"`},
-		{"word", map[string]string{"WORKER_POOL_QUEUE_SIZE": "lots"}, pool.Config{},
-			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got "lots"`},
-		{"space", map[string]string{"WORKER_POOL_QUEUE_SIZE": " 5"}, pool.Config{},
-			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got " 5"`},
-		{"overflow", map[string]string{"WORKER_POOL_QUEUE_SIZE": "99999999999"}, pool.Config{},
-			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got "99999999999"`},
-		{"zero workers", map[string]string{"WORKER_POOL_MAX_WORKERS": "0"}, pool.Config{},
-			"config: WORKER_POOL_MAX_WORKERS must be between 1 and 10000, got 0"},
-		{"negative queue", map[string]string{"WORKER_POOL_QUEUE_SIZE": "-1"}, pool.Config{},
-			"config: WORKER_POOL_QUEUE_SIZE must be between 0 and 1000000, got -1"},
-		{"long shutdown", map[string]string{"WORKER_POOL_SHUTDOWN_TIMEOUT_SECONDS": "3601"},
+		{
+			"hex",
+			map[string]string{"WORKER_POOL_MAX_WORKERS": "0x10"},
 			pool.Config{},
-			"config: WORKER_POOL_SHUTDOWN_TIMEOUT_SECONDS must be between 1 and 3600, got 3601"},
+			`config: WORKER_POOL_MAX_WORKERS must be a decimal integer, got "0x10"`,
+		},
+		{
+			"word",
+			map[string]string{"WORKER_POOL_QUEUE_SIZE": "lots"},
+			pool.Config{},
+			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got "lots"`,
+		},
+		{
+			"space",
+			map[string]string{"WORKER_POOL_QUEUE_SIZE": " 5"},
+			pool.Config{},
+			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got " 5"`,
+		},
+		{
+			"overflow",
+			map[string]string{"WORKER_POOL_QUEUE_SIZE": "99999999999"},
+			pool.Config{},
+			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got "99999999999"`,
+		},
+		{
+			"zero workers",
+			map[string]string{"WORKER_POOL_MAX_WORKERS": "0"},
+			pool.Config{},
+			"config: WORKER_POOL_MAX_WORKERS must be between 1 and 10000, got 0",
+		},
+		{
+			"negative queue",
+			map[string]string{"WORKER_POOL_QUEUE_SIZE": "-1"},
+			pool.Config{},
+			"config: WORKER_POOL_QUEUE_SIZE must be between 0 and 1000000, got -1",
+		},
+		{
+			"long shutdown",
+			map[string]string{"WORKER_POOL_SHUTDOWN_TIMEOUT_SECONDS": "3601"},
+			pool.Config{},
+			"config: WORKER_POOL_SHUTDOWN_TIMEOUT_SECONDS must be between 1 and 3600, got 3601",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,18 +99,37 @@ func TestLoadNotifierConfig(t *testing.T) {
 		load    func(envParams) (any, error)
 		wantErr string
 	}{
-		{"log level", map[string]string{"NOTIFIER_LOG_LEVEL": "verbose"}, loadLogging,
-			`config: NOTIFIER_LOG_LEVEL must be one of debug, info, warn, error, got "verbose"`},
-		{"listen address", map[string]string{"NOTIFIER_HTTP_ADDR": "8080"}, loadHTTP,
-			`config: NOTIFIER_HTTP_ADDR must be host:port, got "8080"`},
-		{"queue", map[string]string{"NOTIFIER_QUEUE": "kafka"}, loadNotification,
-			`config: NOTIFIER_QUEUE must be memory, got "kafka"`},
-		{"webhook scheme", map[string]string{
-			"NOTIFIER_WEBHOOK_URL": "ftp://user:hunter2@example.test/?token=abc",
-		}, loadNotification,
-			"config: NOTIFIER_WEBHOOK_URL must be an absolute http or https URL"},
-		{"webhook relative", map[string]string{"NOTIFIER_WEBHOOK_URL": "/hook"},
-			loadNotification, "config: NOTIFIER_WEBHOOK_URL must be an absolute http or https URL"},
+		{
+			"log level",
+			map[string]string{"NOTIFIER_LOG_LEVEL": "verbose"},
+			loadLogging,
+			`config: NOTIFIER_LOG_LEVEL must be one of debug, info, warn, error, got "verbose"`,
+		},
+		{
+			"listen address",
+			map[string]string{"NOTIFIER_HTTP_ADDR": "8080"},
+			loadHTTP,
+			`config: NOTIFIER_HTTP_ADDR must be host:port, got "8080"`,
+		},
+		{
+			"queue",
+			map[string]string{"NOTIFIER_QUEUE": "kafka"},
+			loadNotification,
+			`config: NOTIFIER_QUEUE must be memory, got "kafka"`,
+		},
+		{
+			"webhook scheme",
+			map[string]string{
+				"NOTIFIER_WEBHOOK_URL": "ftp://user:hunter2@example.test/?token=abc",
+			},
+			loadNotification,
+			"config: NOTIFIER_WEBHOOK_URL must be an absolute http or https URL",
+		},
+		{
+			"webhook relative",
+			map[string]string{"NOTIFIER_WEBHOOK_URL": "/hook"},
+			loadNotification, "config: NOTIFIER_WEBHOOK_URL must be an absolute http or https URL",
+		},
 		{"defaults", nil, loadNotification, ""},
 		{"empty log level", map[string]string{"NOTIFIER_LOG_LEVEL": ""}, loadLogging, ""},
 	}
@@ -106,7 +158,7 @@ func TestPoolConfigFromProcessEnvironment(t *testing.T) {
 	t.Setenv("WORKER_POOL_MAX_WORKERS", "7")
 	t.Setenv("WORKER_POOL_QUEUE_SIZE", "")
 	got, err := PoolConfigFromEnv()
-	if want := (poolConfig(7, 1000, 30, 30)); err != nil || got != want {
+	if want := poolConfig(7, 1000, 30, 30); err != nil || got != want {
 		t.Errorf("PoolConfigFromEnv() = %+v, %v, want %+v", got, err, want)
 	}
 }

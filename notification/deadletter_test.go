@@ -2,6 +2,7 @@ package notification
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -29,13 +30,12 @@ func TestDeadLetterFileAppendsLines(t *testing.T) {
 		}
 	}
 
-	file, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
 	var got []DeadLetter
-	sc := bufio.NewScanner(file)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		var d DeadLetter
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {

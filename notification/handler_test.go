@@ -59,7 +59,8 @@ func (f *fakeNotifier) Calls() []Notification {
 }
 
 func newRequest(body string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/v1/notifications", strings.NewReader(body))
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodPost,
+		"/v1/notifications", strings.NewReader(body))
 	r.Header.Set("Content-Type", jsonType)
 	return r
 }

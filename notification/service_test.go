@@ -164,8 +164,10 @@ func TestFailedDeliveryIsDeadLettered(t *testing.T) {
 		sender   *fakeSender
 		attempts int
 	}{
-		{"final status", &fakeSender{err: &DeliveryError{Attempts: 3, StatusCode: 400,
-			Permanent: true, Err: errors.New("bad request")}}, 3},
+		{"final status", &fakeSender{err: &DeliveryError{
+			Attempts: 3, StatusCode: 400,
+			Permanent: true, Err: errors.New("bad request"),
+		}}, 3},
 		{"panicking sender", &fakeSender{panics: true}, 0},
 	}
 	for _, tt := range tests {

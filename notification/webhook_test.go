@@ -284,7 +284,7 @@ func TestSendStopsWhenRetryAfterPassesDeadline(t *testing.T) {
 	err := s.Send(ctx, testNotification())
 
 	derr := asDeliveryError(t, err)
-	if derr.Attempts != 1 || derr.StatusCode != 503 || derr.Permanent {
+	if derr.Attempts != 1 || derr.StatusCode != http.StatusServiceUnavailable || derr.Permanent {
 		t.Errorf("Send() = %+v, want 1 attempt, status 503, not permanent", derr)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -17,18 +17,30 @@ func TestConfigValidate(t *testing.T) {
 		{"largest", func(c *Config) {
 			*c = Config{10000, 1000000, 3600, 3600}
 		}, ""},
-		{"no workers", func(c *Config) { c.MaxWorkers = 0 },
-			"pool: MaxWorkers must be between 1 and 10000, got 0"},
-		{"too many workers", func(c *Config) { c.MaxWorkers = 10001 },
-			"pool: MaxWorkers must be between 1 and 10000, got 10001"},
-		{"negative queue", func(c *Config) { c.QueueSize = -1 },
-			"pool: QueueSize must be between 0 and 1000000, got -1"},
-		{"huge queue", func(c *Config) { c.QueueSize = 1 << 40 },
-			"pool: QueueSize must be between 0 and 1000000, got 1099511627776"},
-		{"zero shutdown timeout", func(c *Config) { c.ShutdownTimeoutSeconds = 0 },
-			"pool: ShutdownTimeoutSeconds must be between 1 and 3600, got 0"},
-		{"long job timeout", func(c *Config) { c.JobTimeoutSeconds = 3601 },
-			"pool: JobTimeoutSeconds must be between 1 and 3600, got 3601"},
+		{
+			"no workers", func(c *Config) { c.MaxWorkers = 0 },
+			"pool: MaxWorkers must be between 1 and 10000, got 0",
+		},
+		{
+			"too many workers", func(c *Config) { c.MaxWorkers = 10001 },
+			"pool: MaxWorkers must be between 1 and 10000, got 10001",
+		},
+		{
+			"negative queue", func(c *Config) { c.QueueSize = -1 },
+			"pool: QueueSize must be between 0 and 1000000, got -1",
+		},
+		{
+			"huge queue", func(c *Config) { c.QueueSize = 1 << 40 },
+			"pool: QueueSize must be between 0 and 1000000, got 1099511627776",
+		},
+		{
+			"zero shutdown timeout", func(c *Config) { c.ShutdownTimeoutSeconds = 0 },
+			"pool: ShutdownTimeoutSeconds must be between 1 and 3600, got 0",
+		},
+		{
+			"long job timeout", func(c *Config) { c.JobTimeoutSeconds = 3601 },
+			"pool: JobTimeoutSeconds must be between 1 and 3600, got 3601",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,12 +71,21 @@ func TestNewRejectsBadInput(t *testing.T) {
 		want string
 	}{
 		{"bad config", Config{}, nil, "pool: MaxWorkers must be between 1 and 10000, got 0"},
-		{"name with dash", DefaultConfig(), []Option{WithName("my-pool")},
-			`pool: name must match [a-zA-Z_][a-zA-Z0-9_]*, got "my-pool"`},
-		{"name with digit first", DefaultConfig(), []Option{WithName("1pool")},
-			`pool: name must match [a-zA-Z_][a-zA-Z0-9_]*, got "1pool"`},
-		{"nil logger", DefaultConfig(), []Option{WithLogger(nil)},
-			"pool: logger must not be nil"},
+		{
+			"name with dash", DefaultConfig(),
+			[]Option{WithName("my-pool")},
+			`pool: name must match [a-zA-Z_][a-zA-Z0-9_]*, got "my-pool"`,
+		},
+		{
+			"name with digit first", DefaultConfig(),
+			[]Option{WithName("1pool")},
+			`pool: name must match [a-zA-Z_][a-zA-Z0-9_]*, got "1pool"`,
+		},
+		{
+			"nil logger", DefaultConfig(),
+			[]Option{WithLogger(nil)},
+			"pool: logger must not be nil",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,9 +19,11 @@ func ExampleNew() {
 		return
 	}
 	p.Start()
-	defer p.Shutdown(context.Background())
-
 	fmt.Println(p.IsRunning())
+
+	if err := p.Shutdown(context.Background()); err != nil {
+		fmt.Println(err)
+	}
 	// Output: true
 }
 
