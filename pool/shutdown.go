@@ -134,7 +134,7 @@ func (p *WorkerPool) cut(cause error, workersDone <-chan struct{}) error {
 	p.aborting.Store(true)
 	for _, w := range p.slots {
 		if ctx := w.cur.Load(); ctx != nil {
-			ctx.cancel(context.Canceled)
+			w.job.end(ctx, endedCanceled)
 		}
 	}
 

@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"context"
 	"errors"
 	"runtime/debug"
 	"sync/atomic"
@@ -16,14 +15,19 @@ import (
 type worker struct {
 	p     *WorkerPool
 	cur   atomic.Pointer[jobContext] // context of the running job, or nil
+	job   jobState
 	stats workerStats
 }
 
 func newWorker(p *WorkerPool) *worker {
-	return &worker{p: p, stats: workerStats{
-		duration: newHistogram(durationBounds),
-		wait:     newHistogram(waitBounds),
-	}}
+	return &worker{
+		p:   p,
+		job: jobState{p: p},
+		stats: workerStats{
+			duration: newHistogram(durationBounds),
+			wait:     newHistogram(waitBounds),
+		},
+	}
 }
 
 // run takes queued jobs until the pool drains. If a job calls
@@ -77,12 +81,12 @@ func (w *worker) execute(it item, start time.Duration) (end time.Duration) {
 	if start < 0 {
 		start = p.clock()
 	}
-	deadline := start + p.jobTimeout
-	ctx := &jobContext{pool: p, deadline: p.epoch.Add(deadline)}
+	ctx := &jobContext{w: w, deadline: start + p.jobTimeout}
 
 	// Publish the context before reading aborting; see WorkerPool.aborting.
 	w.cur.Store(ctx)
 	if p.aborting.Load() {
+		w.job.finish(ctx, start)
 		w.cur.Store(nil)
 		p.abandon(it.job)
 		return -1
@@ -99,9 +103,9 @@ func (w *worker) execute(it item, start time.Duration) (end time.Duration) {
 			err = p.recovered(it.job, recover())
 		}
 		end = p.clock()
-		ctx.cancel(context.Canceled)
+		timedOut := w.job.finish(ctx, end)
 		w.cur.Store(nil)
-		if err != nil || end >= deadline {
+		if err != nil || timedOut {
 			w.stats.errors.Add(1)
 		}
 		w.stats.duration.observe(end - start)
