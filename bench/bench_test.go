@@ -16,13 +16,13 @@ const (
 	latencyJobTime = 100 * time.Microsecond // W4
 )
 
-// W4 paces one submission per latencyEvery. On paper that keeps a quarter of
-// the workers busy (100µs / (10 × 40µs)), but a short time.Sleep overshoots
-// by about 70µs here, so nearer half are: the reported load metric
-// gives the measured share, and the pace is tuned so that it is near 0.5 for
-// every peer. A faster pace with shorter jobs made the queueing peers tip
-// into a backlog that fed on itself.
-const latencyEvery = 40 * time.Microsecond
+// W4 paces one submission per latencyEvery. On paper that keeps under a third
+// of the workers busy (100µs / (10 × 34µs)), but a short time.Sleep overshoots
+// by about 70µs here, so about half are. The reported load metric gives the
+// measured share; the pace is tuned so that it is near 0.5 for every peer. A
+// faster pace with shorter jobs made the queueing peers tip into a backlog
+// that fed on itself.
+const latencyEvery = 34 * time.Microsecond
 
 // W5 refuses jobs to this many producer goroutines.
 const producers = 8
@@ -71,8 +71,11 @@ func BenchmarkW2CPU(b *testing.B) {
 }
 
 // BenchmarkW3Wait runs jobs that sleep 50µs and reports efficiency, the ideal
-// time for workers sleepers divided by the time taken, and job-µs, the
-// measured length of a job. A timer pump runs throughout; see startTimerPump.
+// time (b.N × 50µs / workers) divided by the time taken. A sleep overshoots by
+// an amount that depends on how busy the scheduler is, so it also reports
+// job-µs, the measured length of a job, and busy, the share of worker time
+// spent in jobs: efficiency is about busy × 50 / job-µs. Timer pumps run
+// throughout; see startTimerPump.
 func BenchmarkW3Wait(b *testing.B) {
 	runPeers(b, peers, func(b *testing.B, s peerSpec) {
 		defer startTimerPump()()
@@ -95,10 +98,11 @@ func BenchmarkW3Wait(b *testing.B) {
 		ideal := time.Duration(b.N) * waitJobTime / workers
 		b.ReportMetric(float64(ideal)/float64(b.Elapsed()), "efficiency")
 		b.ReportMetric(micros(time.Duration(busy.Load()/int64(b.N))), "job-µs")
+		b.ReportMetric(float64(busy.Load())/float64(workers*b.Elapsed()), "busy")
 	})
 }
 
-// BenchmarkW4Latency submits 50µs wait jobs at a steady pace that keeps about
+// BenchmarkW4Latency submits 100µs wait jobs at a steady pace that keeps about
 // half the workers busy, and reports the time from calling submit to the job
 // starting: p50-µs and p99-µs. For a refusing peer the time includes the
 // retries. load is the measured share of worker time spent in jobs.
@@ -236,15 +240,19 @@ func hold(b *testing.B, s peerSpec, p peer) *sync.WaitGroup {
 			}
 		}
 	case backlogParked:
+		var refused atomic.Bool
 		for range queueSize {
 			submitters.Go(func() {
 				if !submit() {
-					b.Error("submit() from a parked submitter = false")
+					refused.Store(true)
 				}
 			})
 		}
 		pk := p.(parker)
 		for pk.parked() < queueSize {
+			if refused.Load() {
+				b.Fatalf("submit() from a parked submitter = false")
+			}
 			runtime.Gosched()
 		}
 	default:

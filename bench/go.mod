@@ -10,6 +10,7 @@ require (
 	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sourcegraph/conc v0.3.0
+	golang.org/x/image v0.48.0
 	golang.org/x/sync v0.25.0
 )
 
