@@ -7,7 +7,7 @@ BENCH ?= .
 GOLANGCI_LINT_VERSION := v2.15.0
 HEY_VERSION := v0.1.5
 
-.PHONY: all run test cover bench lint fmt tidy e2e tools
+.PHONY: all run test cover bench bench-compare lint fmt tidy e2e tools
 
 all: lint test
 
@@ -24,8 +24,30 @@ cover:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./...
 
+# bench-compare runs fxpool against its peers in the bench module; see
+# bench/README.md. It takes several minutes.
+bench-compare:
+	cd bench && ./run.sh
+
 e2e: $(BIN)/hey
 	HEY=$(BIN)/hey $(GO) test -tags e2e -count=1 -v ./e2e
+
+# fuzz runs each fuzz target for FUZZTIME; make test runs only their seeds,
+# kept under testdata/fuzz.
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./notification
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadEnv$$' -fuzztime $(FUZZTIME) ./modules
+
+# soak floods the built notifier for SOAK_DURATION rather than a fixed count,
+# with the same checks: every 202 delivered once, peak RSS, goroutines.
+SOAK_DURATION ?= 60s
+SOAK_TIMEOUT ?= 10m
+.PHONY: soak
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -race -count=1 -v -timeout $(SOAK_TIMEOUT) \
+		-run '^TestFloodDeliversEveryAcceptedOnce$$' ./cmd/notifier
 
 lint: $(BIN)/golangci-lint
 	$(BIN)/golangci-lint run --build-tags e2e ./...

@@ -1,10 +1,7 @@
 package modules_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -209,20 +206,17 @@ func TestStopCutShortRecordsAbandoned(t *testing.T) {
 
 func readLines(t *testing.T, path string) []notification.DeadLetter {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("ReadFile(%s) error = %v", path, err)
+		t.Fatalf("Open(%s) error = %v", path, err)
 	}
-	var out []notification.DeadLetter
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		var d notification.DeadLetter
-		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
-			t.Fatalf("dead letter %q: %v", sc.Text(), err)
-		}
-		out = append(out, d)
+	defer func() { _ = f.Close() }()
+	letters, skipped, err := notification.ReadDeadLetters(f)
+	if err != nil || skipped != 0 {
+		t.Fatalf("ReadDeadLetters(%s) = %d letters, %d skipped, %v, want none skipped",
+			path, len(letters), skipped, err)
 	}
-	return out
+	return letters
 }
 
 func deliveryResults(t *testing.T, g prometheus.Gatherer) map[string]float64 {

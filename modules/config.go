@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -36,12 +38,24 @@ type HTTPConfig struct {
 	// APIToken, when set, is required as "Authorization: Bearer <token>"
 	// on POST requests. Default empty: no authentication.
 	APIToken string `env:"API_TOKEN"`
+
+	// ReadHeaderTimeout bounds the time a client may take to send a
+	// request's headers; a slower client is disconnected without an answer.
+	// It is not read from the environment. Zero selects 5 seconds.
+	ReadHeaderTimeout time.Duration
 }
 
-// Validate reports an address that is not host:port.
+// Validate reports an address that is not host:port with a port from 0 to
+// 65535; the port may be empty, which means 0. Service names such as "http"
+// are not accepted.
 func (c HTTPConfig) Validate() error {
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return &fieldError{"Addr", fmt.Sprintf("must be host:port, got %q", c.Addr)}
+	_, port, err := net.SplitHostPort(c.Addr)
+	if err == nil && port != "" {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return &fieldError{"Addr", fmt.Sprintf("must be host:port with a port from 0 to 65535, "+
+			"got %q", c.Addr)}
 	}
 	return nil
 }
@@ -61,8 +75,9 @@ type NotificationConfig struct {
 	// Default empty: such notifications are only logged.
 	DeadLetterPath string `env:"DEADLETTER_PATH"`
 
-	// Queue selects where accepted notifications wait. Only "memory" is
-	// available. Default "memory".
+	// Queue selects where accepted notifications wait: "memory", the pool's
+	// queue, or "nats", a JetStream stream shared by every replica (see
+	// [JetStream]). Default "memory".
 	Queue string `env:"QUEUE, default=memory"`
 }
 
@@ -71,12 +86,12 @@ type NotificationConfig struct {
 func (c NotificationConfig) Validate() error {
 	if c.WebhookURL != "" {
 		u, err := url.Parse(c.WebhookURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 			return &fieldError{"WebhookURL", "must be an absolute http or https URL"}
 		}
 	}
-	if c.Queue != "memory" {
-		return &fieldError{"Queue", fmt.Sprintf("must be memory, got %q", c.Queue)}
+	if c.Queue != QueueMemory && c.Queue != QueueNATS {
+		return &fieldError{"Queue", fmt.Sprintf("must be memory or nats, got %q", c.Queue)}
 	}
 	return nil
 }

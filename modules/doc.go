@@ -1,9 +1,9 @@
 // Package modules provides the fx modules of the notification service:
-// [Logging], [Metrics], [WorkerPool], [Notification] and [HTTP], and
-// [Notifier], which is all of them. Each module reads its configuration from
-// the environment through go-envconfig, or from an [Environment] in the graph,
-// and fails fx.New with an [*EnvError] naming the variable when a value is not
-// allowed.
+// [Logging], [Metrics], [WorkerPool], [Notification], [JetStream] and [HTTP],
+// and [Notifier], which is all of them. Each module reads its configuration
+// from the environment through go-envconfig, or from an [Environment] in the
+// graph, and fails fx.New with an [*EnvError] naming the variable when a value
+// is not allowed.
 //
 // # Usage
 //

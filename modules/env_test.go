@@ -109,13 +109,29 @@ func TestLoadNotifierConfig(t *testing.T) {
 			"listen address",
 			map[string]string{"NOTIFIER_HTTP_ADDR": "8080"},
 			loadHTTP,
-			`config: NOTIFIER_HTTP_ADDR must be host:port, got "8080"`,
+			`config: NOTIFIER_HTTP_ADDR must be host:port with a port from 0 to 65535, ` +
+				`got "8080"`,
 		},
+		{
+			"listen port name",
+			map[string]string{"NOTIFIER_HTTP_ADDR": ":http"},
+			loadHTTP,
+			`config: NOTIFIER_HTTP_ADDR must be host:port with a port from 0 to 65535, ` +
+				`got ":http"`,
+		},
+		{
+			"listen port too large",
+			map[string]string{"NOTIFIER_HTTP_ADDR": "127.0.0.1:65536"},
+			loadHTTP,
+			`config: NOTIFIER_HTTP_ADDR must be host:port with a port from 0 to 65535, ` +
+				`got "127.0.0.1:65536"`,
+		},
+		{"listen any port", map[string]string{"NOTIFIER_HTTP_ADDR": "127.0.0.1:"}, loadHTTP, ""},
 		{
 			"queue",
 			map[string]string{"NOTIFIER_QUEUE": "kafka"},
 			loadNotification,
-			`config: NOTIFIER_QUEUE must be memory, got "kafka"`,
+			`config: NOTIFIER_QUEUE must be memory or nats, got "kafka"`,
 		},
 		{
 			"webhook scheme",

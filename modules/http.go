@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -27,7 +28,8 @@ var HTTP = fx.Module("http",
 
 // Limits of the HTTP server. Requests are small JSON documents, so the
 // timeouts are short; IdleTimeout lets clients keep connections between
-// bursts.
+// bursts. A header larger than maxHeaderBytes gets 431. readHeaderTimeout is
+// the default of [HTTPConfig.ReadHeaderTimeout].
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 10 * time.Second
@@ -61,17 +63,27 @@ type serverParams struct {
 	Gatherer  prometheus.Gatherer
 	Logger    *zap.Logger
 	Lifecycle fx.Lifecycle
+
+	// Notifier takes the API's notifications; [JetStream] provides it.
+	// Without it the Service does.
+	Notifier notification.Notifier `optional:"true"`
 }
 
 func newServer(p serverParams) *Server {
 	log := p.Logger.Named("http")
+	headerTimeout := cmp.Or(p.Config.ReadHeaderTimeout, readHeaderTimeout)
 	log.Info("http configuration",
 		zap.String("addr", p.Config.Addr),
 		secret("api_token", p.Config.APIToken),
+		zap.Duration("read_header_timeout", headerTimeout),
 	)
 
+	var notifier notification.Notifier = p.Service
+	if p.Notifier != nil {
+		notifier = p.Notifier
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/notifications", notification.NewHandler(p.Service, notification.HandlerConfig{
+	mux.Handle("/v1/notifications", notification.NewHandler(notifier, notification.HandlerConfig{
 		Token:  p.Config.APIToken,
 		Logger: log,
 	}))
@@ -92,7 +104,7 @@ func newServer(p serverParams) *Server {
 	s := &Server{
 		srv: &http.Server{
 			Handler:           mux,
-			ReadHeaderTimeout: readHeaderTimeout,
+			ReadHeaderTimeout: headerTimeout,
 			ReadTimeout:       readTimeout,
 			WriteTimeout:      writeTimeout,
 			IdleTimeout:       idleTimeout,

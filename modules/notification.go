@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
@@ -77,7 +78,7 @@ func newDeadLetters(
 	}
 	f, err := notification.OpenDeadLetterFile(c.DeadLetterPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("NOTIFIER_DEADLETTER_PATH: %w", err)
 	}
 	lc.Append(fx.StopHook(f.Close))
 	return f, nil

@@ -28,7 +28,10 @@
 // [Service.Drain] stops intake, waits for the pool to drain, and records every
 // notification that was accepted but never ran as abandoned. Notifications
 // that fail for good or are abandoned are logged by ID, never by body, and
-// written to the [DeadLetterWriter] when one is configured.
+// written to the [DeadLetterWriter] when one is configured. [DeadLetterFile]
+// keeps them as JSON lines; [ReadDeadLetters] reads such a file back, skipping
+// a line torn by a crash, and [Replay] posts its notifications to a running
+// service.
 //
 // # Metrics
 //

@@ -60,11 +60,7 @@ func newTestService(
 	dl DeadLetterWriter,
 ) (*Service, *Metrics) {
 	t.Helper()
-	p, err := pool.New(cfg, pool.WithLogger(zaptest.NewLogger(t)))
-	if err != nil {
-		t.Fatalf("pool.New() error = %v", err)
-	}
-	p.Start()
+	p := newStartedPool(t, cfg)
 	m := newMetrics()
 	svc, err := NewService(ServiceConfig{
 		Pool: p, Sender: s, Logger: zaptest.NewLogger(t), Metrics: m, DeadLetters: dl,
@@ -74,6 +70,18 @@ func newTestService(
 	}
 	t.Cleanup(func() { _ = svc.Drain(context.Background()) })
 	return svc, m
+}
+
+// newStartedPool returns a started pool that logs to t.
+func newStartedPool(t *testing.T, cfg pool.Config) *pool.WorkerPool {
+	t.Helper()
+	p, err := pool.New(cfg, pool.WithLogger(zaptest.NewLogger(t)))
+	if err != nil {
+		t.Fatalf("pool.New() error = %v", err)
+	}
+	p.Start()
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
 }
 
 func smallPool(workers, queue int) pool.Config {
