@@ -220,7 +220,26 @@ func decodeNotification(body []byte) (Notification, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Notification{}, badRequest("request body must hold a single JSON object")
 	}
+	if err := checkFieldNames(body); err != nil {
+		return Notification{}, err
+	}
 	return n, nil
+}
+
+// checkFieldNames rejects top-level names that differ from the fields of
+// [Notification] only in case. encoding/json matches names without regard
+// to case, so {"RECIPIENT": ...} would otherwise pass as "recipient".
+func checkFieldNames(body []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return badRequest("request body is not valid JSON")
+	}
+	for name := range fields {
+		if _, ok := notificationFields[name]; !ok {
+			return badRequest(fmt.Sprintf("unknown field %q", name))
+		}
+	}
+	return nil
 }
 
 // decodeError turns an error from json.Decoder.Decode into a message that

@@ -224,6 +224,11 @@ func TestHandlerRejectsBadBody(t *testing.T) {
 			want: `unknown field "priority"`,
 		},
 		{
+			name: "field name in another case",
+			body: `{"RECIPIENT":"r","body":"b"}`,
+			want: `unknown field "RECIPIENT"`,
+		},
+		{
 			name: "recipient not a string",
 			body: `{"recipient":42,"body":"b"}`,
 			want: `field "recipient" must be a string`,
