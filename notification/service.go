@@ -2,7 +2,6 @@ package notification
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -87,36 +86,24 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 // when the pool has no room, and [ErrShuttingDown] once the service drains.
 // The delivery runs with a context of its own, not ctx.
 func (s *Service) Notify(ctx context.Context, n Notification) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	if err := n.Validate(); err != nil {
-		s.metrics.rejected(rejectInvalid)
-		return "", err
-	}
-	if n.ID == "" {
-		n.ID = rand.Text()
-	}
-	if s.draining.Load() {
-		s.metrics.rejected(rejectShuttingDown)
-		return "", ErrShuttingDown
-	}
+	return s.NotifyWith(ctx, n, s.submit)
+}
 
+// submit is the [EnqueueFunc] of the service's own pool.
+func (s *Service) submit(_ context.Context, n Notification) error {
 	seq := s.track(n)
 	job := pool.Job{Name: n.ID, Execute: func(ctx context.Context) error {
 		return s.deliver(ctx, seq)
 	}}
-	if !s.pool.Submit(job) {
-		s.claim(seq)
-		if !s.pool.IsRunning() {
-			s.metrics.rejected(rejectShuttingDown)
-			return "", ErrShuttingDown
-		}
-		s.metrics.rejected(rejectQueueFull)
-		return "", ErrQueueFull
+	if s.pool.Submit(job) {
+		return nil
 	}
-	s.metrics.accepted.Inc()
-	return n.ID, nil
+
+	s.claim(seq)
+	if !s.pool.IsRunning() {
+		return ErrShuttingDown
+	}
+	return ErrQueueFull
 }
 
 // Ready reports whether the service accepts notifications.
@@ -168,35 +155,15 @@ func (s *Service) claim(seq uint64) (Notification, bool) {
 	return n, ok
 }
 
-// deliver is the job body of one notification.
+// deliver is the job body of one notification. It delivers once, since the
+// sender retries within the job's deadline, and records a failure for good.
 func (s *Service) deliver(ctx context.Context, seq uint64) error {
 	n, ok := s.claim(seq)
 	if !ok {
 		return nil // abandoned by the drain
 	}
-
-	// A sender that panics or exits its goroutine never returns; the
-	// notification is still recorded, and the pool logs and counts the
-	// panic.
-	returned := false
-	defer func() {
-		if !returned {
-			s.giveUp(n, resultFailed, 0, errSenderAborted)
-		}
-	}()
-	err := s.sender.Send(ctx, n)
-	returned = true
-
-	if err != nil {
-		attempts := 0
-		if de := (*DeliveryError)(nil); errors.As(err, &de) {
-			attempts = de.Attempts
-		}
-		s.giveUp(n, resultFailed, attempts, err)
-		return err
-	}
-	s.metrics.delivered(resultDelivered)
-	return nil
+	_, err := s.Deliver(ctx, n, true)
+	return err
 }
 
 // giveUp records a notification that will not be delivered.
