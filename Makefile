@@ -21,8 +21,11 @@ cover:
 	$(GO) test -race -count=1 -covermode=atomic -coverprofile=cover.out ./...
 	$(GO) tool cover -html=cover.out -o cover.html
 
+# bench runs the module's own benchmarks, then the comparison with other
+# pools in the bench module, which prints a benchstat table and the ratios.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./...
+	cd bench && ./run.sh
 
 # bench-compare runs fxpool against its peers in the bench module; see
 # bench/README.md. It takes several minutes.

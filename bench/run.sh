@@ -43,7 +43,7 @@ header=$(
 mkdir -p results
 go test -run '^$' -bench . -benchmem -count="$count" -cpu=2 -benchtime="$benchtime" \
 	-timeout=60m ./... | tee results/raw.txt
-go tool benchstat results/raw.txt >results/benchstat.txt
+go tool benchstat results/raw.txt | tee results/benchstat.txt
 go run ./cmd/chart -in results/raw.txt -out results/chart.png
 
 {
