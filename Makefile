@@ -12,7 +12,8 @@ HEY_VERSION := v0.1.5
 all: lint test
 
 run:
-	$(GO) run ./cmd/notifier
+	$(GO) build -o $(BIN)/notifier ./cmd/notifier
+	$(BIN)/notifier
 
 test:
 	$(GO) test -race -count=1 ./...

@@ -90,6 +90,9 @@ func (c NotificationConfig) Validate() error {
 			return &fieldError{"WebhookURL", "must be an absolute http or https URL"}
 		}
 	}
+	if c.WebhookURL != "" && !validPort(c.WebhookURL) {
+		return &fieldError{"WebhookURL", "must have a port between 1 and 65535, or none"}
+	}
 	if c.Queue != QueueMemory && c.Queue != QueueNATS {
 		return &fieldError{"Queue", fmt.Sprintf("must be memory or nats, got %q", c.Queue)}
 	}
@@ -98,6 +101,9 @@ func (c NotificationConfig) Validate() error {
 
 // redactURL returns u without userinfo, query or fragment, for logs.
 func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable)"
@@ -111,4 +117,18 @@ func secret(key, value string) zap.Field {
 		return zap.String(key, "")
 	}
 	return zap.String(key, "(set)")
+}
+
+// validPort reports whether raw, a parsed URL, has no port or one in range.
+func validPort(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	p := u.Port()
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }

@@ -82,7 +82,7 @@ func loadEnv(prefix string, target any, lookup envconfig.Lookuper) error {
 			continue
 		}
 		if f.kind == reflect.Int {
-			n, err := strconv.ParseInt(v, 10, 32)
+			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return &EnvError{f.key, fmt.Sprintf("must be a decimal integer, got %q", v)}
 			}

@@ -53,7 +53,7 @@ func TestLoadPoolConfig(t *testing.T) {
 			"overflow",
 			map[string]string{"WORKER_POOL_QUEUE_SIZE": "99999999999"},
 			pool.Config{},
-			`config: WORKER_POOL_QUEUE_SIZE must be a decimal integer, got "99999999999"`,
+			"config: WORKER_POOL_QUEUE_SIZE must be between 0 and 1000000, got 99999999999",
 		},
 		{
 			"zero workers",

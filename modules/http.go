@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -28,7 +29,8 @@ var HTTP = fx.Module("http",
 
 // Limits of the HTTP server. Requests are small JSON documents, so the
 // timeouts are short; IdleTimeout lets clients keep connections between
-// bursts. A header larger than maxHeaderBytes gets 431. readHeaderTimeout is
+// bursts. A header much larger than maxHeaderBytes gets 431 (net/http allows
+// 4 KiB of slack above it). readHeaderTimeout is
 // the default of [HTTPConfig.ReadHeaderTimeout].
 const (
 	readHeaderTimeout = 5 * time.Second
@@ -84,8 +86,9 @@ func newServer(p serverParams) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/notifications", notification.NewHandler(notifier, notification.HandlerConfig{
-		Token:  p.Config.APIToken,
-		Logger: log,
+		Token:       p.Config.APIToken,
+		Logger:      log,
+		OnMalformed: p.Service.RejectMalformed,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
@@ -135,7 +138,7 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) start(ctx context.Context) error {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen on NOTIFIER_HTTP_ADDR: %w", err)
 	}
 	s.mu.Lock()
 	s.ln = ln

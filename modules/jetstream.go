@@ -98,6 +98,11 @@ func (c JetStreamConfig) redactURLs() string {
 // directory in embedded mode, which is the only rule that spans variables.
 func newJetStreamConfig(p envParams, nc NotificationConfig) (JetStreamConfig, error) {
 	var c JetStreamConfig
+	if nc.Queue != QueueNATS {
+		// The NATS variables mean nothing in memory mode, so a stale value
+		// left in them does not stop the service.
+		return c, nil
+	}
 	if err := loadEnv("NOTIFIER_", &c, p.lookuper()); err != nil {
 		return c, err
 	}

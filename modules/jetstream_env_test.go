@@ -13,7 +13,13 @@ func TestLoadJetStreamConfig(t *testing.T) {
 		want    JetStreamConfig
 		wantErr string
 	}{
-		{"memory needs nothing", nil, JetStreamConfig{Replicas: 1}, ""},
+		{"memory needs nothing", nil, JetStreamConfig{}, ""},
+		{
+			"memory ignores nats variables",
+			map[string]string{"NOTIFIER_NATS_URL": "garbage", "NOTIFIER_NATS_REPLICAS": "7"},
+			JetStreamConfig{},
+			"",
+		},
 		{
 			"embedded",
 			map[string]string{"NOTIFIER_QUEUE": "nats", "NOTIFIER_NATS_STORE_DIR": "/var/lib/n"},
@@ -39,19 +45,23 @@ func TestLoadJetStreamConfig(t *testing.T) {
 		},
 		{
 			"url without scheme",
-			map[string]string{"NOTIFIER_NATS_URL": "user:hunter2@a:4222"},
+			map[string]string{"NOTIFIER_QUEUE": "nats", "NOTIFIER_NATS_URL": "user:hunter2@a:4222"},
 			JetStreamConfig{},
 			"config: NOTIFIER_NATS_URL must be a comma-separated list of nats://host:port URLs",
 		},
 		{
 			"one bad url",
-			map[string]string{"NOTIFIER_NATS_URL": "nats://a:4222,http://hunter2@b"},
+			map[string]string{
+				"NOTIFIER_QUEUE":    "nats",
+				"NOTIFIER_NATS_URL": "nats://a:4222,http://hunter2@b",
+			},
 			JetStreamConfig{},
 			"config: NOTIFIER_NATS_URL must be a comma-separated list of nats://host:port URLs",
 		},
 		{
 			"replicas",
-			map[string]string{"NOTIFIER_NATS_REPLICAS": "7"},
+			map[string]string{"NOTIFIER_QUEUE": "nats", "NOTIFIER_NATS_URL": "nats://a:4222",
+				"NOTIFIER_NATS_REPLICAS": "7"},
 			JetStreamConfig{},
 			"config: NOTIFIER_NATS_REPLICAS must be between 1 and 5, got 7",
 		},

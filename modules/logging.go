@@ -18,8 +18,13 @@ var Logging = fx.Module("logging",
 
 // FxLogger sends fx's own events to the *zap.Logger in the graph. Use it with
 // fx.WithLogger.
+// Its routine events (each provide, invoke and hook) are logged at debug
+// level, so that a service's own lines lead its log at info; errors stay at
+// error level.
 func FxLogger(l *zap.Logger) fxevent.Logger {
-	return &fxevent.ZapLogger{Logger: l.Named("fx")}
+	fl := &fxevent.ZapLogger{Logger: l.Named("fx")}
+	fl.UseLogLevel(zapcore.DebugLevel)
+	return fl
 }
 
 func newLoggingConfig(p envParams) (LoggingConfig, error) {

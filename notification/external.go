@@ -6,6 +6,12 @@ import (
 	"errors"
 )
 
+// ErrDuplicate is returned by an [EnqueueFunc] whose queue already holds a
+// notification with the same ID. [Service.NotifyWith] answers it as accepted,
+// since the notification will be delivered, but counts it apart so that every
+// notification counted as accepted ends in exactly one delivery result.
+var ErrDuplicate = errors.New("notification: duplicate id")
+
 // EnqueueFunc stores a valid notification, with its ID set, in a queue outside
 // the service, such as a JetStream stream. It returns nil only once the queue
 // holds n. An error matching [ErrQueueFull] or [ErrShuttingDown] tells the
@@ -39,6 +45,9 @@ func (s *Service) NotifyWith(ctx context.Context, n Notification, enq EnqueueFun
 	switch {
 	case err == nil:
 		s.metrics.accepted.Inc()
+		return n.ID, nil
+	case errors.Is(err, ErrDuplicate):
+		s.metrics.duplicates.Inc()
 		return n.ID, nil
 	case errors.Is(err, ErrShuttingDown):
 		s.metrics.rejected(rejectShuttingDown)

@@ -86,6 +86,22 @@ func TestNotifyWithEnqueuesValidNotification(t *testing.T) {
 	}
 }
 
+func TestNotifyWithCountsDuplicatesApart(t *testing.T) {
+	t.Parallel()
+	svc, m := newExtService(t, extSender{}, nil)
+	enq := func(context.Context, Notification) error { return ErrDuplicate }
+
+	n := Notification{ID: "n-1", Recipient: "r", Body: "b"}
+	id, err := svc.NotifyWith(context.Background(), n, enq)
+	if err != nil || id != "n-1" {
+		t.Fatalf("NotifyWith(duplicate) = %q, %v, want n-1, nil", id, err)
+	}
+	accepted, duplicates := testutil.ToFloat64(m.accepted), testutil.ToFloat64(m.duplicates)
+	if accepted != 0 || duplicates != 1 {
+		t.Errorf("accepted, duplicates = %v, %v, want 0, 1", accepted, duplicates)
+	}
+}
+
 func TestNotifyWithCountsRefusals(t *testing.T) {
 	t.Parallel()
 	valid := Notification{ID: "n-1", Recipient: "r", Body: "b"}

@@ -41,6 +41,13 @@ type HandlerConfig struct {
 	// Logger receives unexpected errors from the [Notifier]. It never sees
 	// request bodies or the token. Default zap.NewNop().
 	Logger *zap.Logger
+
+	// OnMalformed, when not nil, is called for each request refused before
+	// it reaches the Notifier because of its body or Content-Type (400,
+	// 413 or 415), so that such requests are counted with the invalid ones;
+	// [Service.RejectMalformed] does that. It must be safe for concurrent
+	// use.
+	OnMalformed func()
 }
 
 // NewHandler returns the handler of POST /v1/notifications. The caller mounts
@@ -61,6 +68,7 @@ func NewHandler(n Notifier, cfg HandlerConfig) http.Handler {
 		needToken: cfg.Token != "",
 		tokenSum:  sha256.Sum256([]byte(cfg.Token)),
 		log:       cfg.Logger.Named("http"),
+		malformed: cfg.OnMalformed,
 	}
 }
 
@@ -71,6 +79,7 @@ type handler struct {
 	needToken bool
 	tokenSum  [sha256.Size]byte
 	log       *zap.Logger
+	malformed func()
 }
 
 // httpError is a response that ends a request early.
@@ -103,16 +112,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
+		h.refuse()
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
 
 	n, err := readNotification(w, r)
 	if he := (*httpError)(nil); errors.As(err, &he) {
+		h.refuse()
 		writeError(w, he.status, he.msg)
 		return
 	}
 	h.notify(w, r, n)
+}
+
+// refuse counts a request refused for its body or Content-Type.
+func (h *handler) refuse() {
+	if h.malformed != nil {
+		h.malformed()
+	}
 }
 
 // authorized compares SHA-256 digests rather than the tokens themselves, so

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/zap"
@@ -633,4 +634,21 @@ func FuzzHandler(f *testing.F) {
 			t.Errorf("json.Unmarshal(%q) = %v, want nil", rec.Body, err)
 		}
 	})
+}
+
+func TestHandlerCountsMalformedRequests(t *testing.T) {
+	t.Parallel()
+	var count atomic.Int64
+	h := NewHandler(&fakeNotifier{}, HandlerConfig{OnMalformed: func() { count.Add(1) }})
+
+	serve(h, newRequest(`{"recipient":"r","body":"b","extra":1}`))
+	serve(h, newRequest(`not json`))
+	plain := newRequest(`{"recipient":"r","body":"b"}`)
+	plain.Header.Set("Content-Type", "text/plain")
+	serve(h, plain)
+	serve(h, newRequest(`{"recipient":"r","body":"b"}`))
+
+	if got := count.Load(); got != 3 {
+		t.Errorf("OnMalformed calls = %d, want 3 (two bad bodies and a bad Content-Type)", got)
+	}
 }

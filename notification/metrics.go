@@ -29,6 +29,7 @@ const (
 //	notification_delivery_attempts_total{result}
 //	                                        success, retryable, permanent, error
 //	notification_dead_letter_errors_total   dead letters that could not be written
+//	notification_duplicates_total           answered 202 for an ID the queue held
 //
 // Every accepted notification ends in exactly one delivery result.
 type Metrics struct {
@@ -37,6 +38,7 @@ type Metrics struct {
 	deliveries       *prometheus.CounterVec
 	attempts         *prometheus.CounterVec
 	deadLetterErrors prometheus.Counter
+	duplicates       prometheus.Counter
 }
 
 func newMetrics() *Metrics {
@@ -64,6 +66,8 @@ func newMetrics() *Metrics {
 			"result", ResultSuccess, ResultRetryable, ResultPermanent, ResultError),
 		deadLetterErrors: counter("dead_letter_errors_total",
 			"Undeliverable notifications that could not be written as dead letters."),
+		duplicates: counter("duplicates_total",
+			"Notifications accepted again under an ID that the queue already held."),
 	}
 }
 
@@ -72,7 +76,7 @@ func newMetrics() *Metrics {
 func NewMetrics(r prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
 	cs := []prometheus.Collector{
-		m.accepted, m.rejections, m.deliveries, m.attempts, m.deadLetterErrors,
+		m.accepted, m.rejections, m.deliveries, m.attempts, m.deadLetterErrors, m.duplicates,
 	}
 	for i, c := range cs {
 		if err := r.Register(c); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -51,7 +52,7 @@ func (n Notification) Validate() error {
 	switch {
 	case n.ID != "" && !idPattern.MatchString(n.ID):
 		return &FieldError{"id", "must be 1 to 128 of A-Za-z0-9._:-"}
-	case n.Recipient == "":
+	case strings.TrimSpace(n.Recipient) == "":
 		return &FieldError{"recipient", "is required"}
 	case len(n.Recipient) > MaxRecipientLength || !utf8.ValidString(n.Recipient):
 		return &FieldError{

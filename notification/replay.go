@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -128,15 +127,17 @@ type replayer struct {
 
 func newReplayer(cfg ReplayConfig) (*replayer, error) {
 	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("notification: replay URL must be an absolute http or https URL")
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New(
+			"notification: replay URL must be an absolute http or https URL without query")
 	}
 	if cfg.MaxWait < 0 {
 		return nil, fmt.Errorf("notification: MaxWait must be >= 0, got %v", cfg.MaxWait)
 	}
 
 	r := &replayer{
-		endpoint: strings.TrimSuffix(u.String(), "/") + replayPath,
+		endpoint: u.JoinPath(replayPath).String(),
 		token:    cfg.Token,
 		client:   cfg.Client,
 		retries:  cfg.Retries,

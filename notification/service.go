@@ -106,6 +106,13 @@ func (s *Service) submit(_ context.Context, n Notification) error {
 	return ErrQueueFull
 }
 
+// RejectMalformed counts a request refused as malformed before it could reach
+// [Service.Notify], as rejected for reason invalid; use it as
+// [HandlerConfig.OnMalformed].
+func (s *Service) RejectMalformed() {
+	s.metrics.rejected(rejectInvalid)
+}
+
 // Ready reports whether the service accepts notifications.
 func (s *Service) Ready() bool {
 	return !s.draining.Load() && s.pool.IsRunning()

@@ -29,8 +29,10 @@ const cancelGrace = time.Second
 // error. Shutdown before [WorkerPool.Start] leaves the pool stopped. Called
 // from inside one of the pool's jobs with that job's context, Shutdown starts
 // the drain and returns nil without waiting, since the drain waits for the
-// calling job. Jobs that ignore their context can outlive Shutdown; the
-// returned error says how many.
+// calling job. Called from a job with any other context, it cannot tell, and
+// waits for the drain, which then ends only at its deadline, since the
+// calling job is still running. Jobs that ignore their context can outlive
+// Shutdown; the returned error says how many.
 func (p *WorkerPool) Shutdown(ctx context.Context) error {
 	leader := p.beginShutdown(ctx)
 	if ctx.Value(poolKey{}) == p {

@@ -30,18 +30,29 @@ import (
 	"github.com/fxpool/fxpool/modules"
 )
 
+const usage = `usage:
+  notifier                 run the service, configured by environment variables
+  notifier replay [--url URL] [--token T] [--retries N] FILE
+                           post a dead-letter file to a running service
+`
+
 // stopMargin is added to the pool's shutdown timeout to give fx's stop hooks
 // room for the cancellation grace, the HTTP server's close and a log sync
 // after the drain.
 const stopMargin = 10 * time.Second
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "replay" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "replay":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		cmd := replayCmd{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 		code := cmd.run(ctx, os.Args[2:])
 		stop()
 		os.Exit(code)
+	case len(os.Args) > 1:
+		// A mistyped subcommand must not start a service on every interface.
+		fmt.Fprintf(os.Stderr, "notifier: unknown argument %q\n%s", os.Args[1], usage)
+		os.Exit(2)
 	}
 
 	cfg, err := modules.PoolConfigFromEnv()

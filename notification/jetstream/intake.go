@@ -59,6 +59,7 @@ func (q *Queue) publish(ctx context.Context, n notification.Notification) error 
 	}
 	if ack.Duplicate {
 		q.log.Debug("duplicate notification", zap.String("id", n.ID))
+		return notification.ErrDuplicate
 	}
 	return nil
 }
