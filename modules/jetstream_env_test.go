@@ -60,8 +60,10 @@ func TestLoadJetStreamConfig(t *testing.T) {
 		},
 		{
 			"replicas",
-			map[string]string{"NOTIFIER_QUEUE": "nats", "NOTIFIER_NATS_URL": "nats://a:4222",
-				"NOTIFIER_NATS_REPLICAS": "7"},
+			map[string]string{
+				"NOTIFIER_QUEUE": "nats", "NOTIFIER_NATS_URL": "nats://a:4222",
+				"NOTIFIER_NATS_REPLICAS": "7",
+			},
 			JetStreamConfig{},
 			"config: NOTIFIER_NATS_REPLICAS must be between 1 and 5, got 7",
 		},

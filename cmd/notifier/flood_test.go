@@ -14,10 +14,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fxpool/fxpool/internal/servicetest"
 )
 
 // Shape of the flood. Four workers behind a queue of 100, each delivery held
-// floodDelay by the sink, cannot keep up with 32 clients, so the queue
+// floodDelay by the receiver, cannot keep up with 32 clients, so the queue
 // overflows and some requests get 503.
 const (
 	floodWorkers = 4
@@ -37,22 +39,34 @@ const (
 	// notifier may keep after a flood: a scrape's own connection, and
 	// timers the runtime has not yet reaped.
 	goroutineSlack = 5
-
-	// settleTimeout bounds each wait for the metrics to settle.
-	settleTimeout = 30 * time.Second
 )
 
-// floodEnv returns the notifier's environment for a flood against s.
-func floodEnv(addr string, s *sink, deadLetters string) map[string]string {
-	return map[string]string{
-		"NOTIFIER_HTTP_ADDR":                   addr,
-		"NOTIFIER_WEBHOOK_URL":                 s.srv.URL,
-		"NOTIFIER_DEADLETTER_PATH":             deadLetters,
+// floodTarget is a notifier ready for a flood and the receiver it delivers
+// to.
+type floodTarget struct {
+	p           *servicetest.Process
+	base        string // http://127.0.0.1:port
+	recv        *servicetest.Receiver
+	deadLetters string // the notifier's dead-letter file
+}
+
+// startFlood starts a notifier for a flood, against a receiver that answers
+// after delay, and waits until it is ready.
+func startFlood(t *testing.T, delay time.Duration) *floodTarget {
+	t.Helper()
+	ft := &floodTarget{
+		recv:        servicetest.NewReceiver(t, delay),
+		deadLetters: filepath.Join(t.TempDir(), "dead.jsonl"),
+	}
+	ft.p, ft.base = servicetest.StartNotifier(t, map[string]string{
+		"NOTIFIER_WEBHOOK_URL":                 ft.recv.URL(),
+		"NOTIFIER_DEADLETTER_PATH":             ft.deadLetters,
 		"NOTIFIER_LOG_LEVEL":                   "warn",
 		"WORKER_POOL_MAX_WORKERS":              strconv.Itoa(floodWorkers),
 		"WORKER_POOL_QUEUE_SIZE":               strconv.Itoa(floodQueue),
 		"WORKER_POOL_SHUTDOWN_TIMEOUT_SECONDS": "30",
-	}
+	})
+	return ft
 }
 
 // soakDuration returns the duration set by SOAK_DURATION, which turns the
@@ -78,17 +92,10 @@ func soakDuration(t *testing.T) (time.Duration, bool) {
 func TestFloodDeliversEveryAcceptedOnce(t *testing.T) {
 	t.Parallel()
 	soak, soaking := soakDuration(t)
-	bin := notifierBinary(t)
-	recv := newSink(t, floodDelay)
-	addr := freeAddr(t)
-	base := "http://" + addr
-	deadLetters := filepath.Join(t.TempDir(), "dead.jsonl")
-	p := startNotifier(t, bin, floodEnv(addr, recv, deadLetters))
-	c := newClient()
-	waitStatus(t, c, p, base+"/readyz", http.StatusOK)
+	ft := startFlood(t, floodDelay)
 
-	idle := warmAndSettle(t, p, base, recv)
-	f := &flood{url: base + "/v1/notifications", prefix: "flood"}
+	idle := warmAndSettle(t, ft)
+	f := &flood{url: ft.base + "/v1/notifications", prefix: "flood"}
 	begun := time.Now()
 	if soaking {
 		deadline := begun.Add(soak)
@@ -98,97 +105,78 @@ func TestFloodDeliversEveryAcceptedOnce(t *testing.T) {
 	}
 	took := time.Since(begun)
 
-	m := pollMetrics(t, p, base, settleTimeout, handled)
+	m := servicetest.WaitMetrics(t, ft.p, ft.base, handled)
 	f.check(t, false)
-	checkFloodDelivered(t, recv, f, m, warmUp)
-	if n := countDeadLetters(t, deadLetters); n != 0 {
+	checkFloodDelivered(t, ft, f, m)
+	if n := countDeadLetters(t, ft.deadLetters); n != 0 {
 		t.Errorf("dead letters = %d, want 0", n)
 	}
-	after := settleGoroutines(t, p, base, recv, idle)
-	rss := peakRSS(t, p.cmd.Process.Pid)
+	after := settleGoroutines(t, ft, idle)
+	rss := peakRSS(t, ft.p.Pid())
 	if rss >= maxPeakRSS {
 		t.Errorf("notifier peak RSS (VmHWM) = %d MiB, want < %d MiB", rss>>20, maxPeakRSS>>20)
 	}
 
-	stopAndWait(t, p)
+	stopAndWait(t, ft.p)
 	t.Logf("flood: sent=%d in %v accepted=%d refused503=%d delivered=%d "+
 		"goroutines idle=%v after=%v peak_rss=%.1fMiB",
 		f.sent(), took.Round(time.Millisecond), len(f.accepted), len(f.refused),
-		int(m[deliveredTotal])-warmUp, idle, after, float64(rss)/(1<<20))
+		int(m[servicetest.DeliveredTotal])-warmUp, idle, after, float64(rss)/(1<<20))
 }
 
 // warmAndSettle delivers warmUp notifications, so that the connections and
 // goroutines that every delivery needs exist, closes the idle connections on
 // both sides, and returns the goroutine count once it holds still.
-func warmAndSettle(t *testing.T, p *process, base string, recv *sink) float64 {
+func warmAndSettle(t *testing.T, ft *floodTarget) float64 {
 	t.Helper()
-	c := newClient()
+	c := servicetest.NewClient()
 	for i := range warmUp {
-		if code, body := post(t, c, base, "", fmt.Sprintf("warm-%d", i)); code != 202 {
+		if code, body := post(t, c, ft.base, "", fmt.Sprintf("warm-%d", i)); code != 202 {
 			t.Fatalf("POST warm-%d = %d %s, want 202", i, code, body)
 		}
 	}
-	waitClosed(t, p, recv.reached(warmUp), "the warm-up deliveries")
-	pollMetrics(t, p, base, settleTimeout, handled)
-	recv.srv.CloseClientConnections()
+	servicetest.WaitClosed(t, ft.p, ft.recv.Reached(warmUp), "the warm-up deliveries")
+	servicetest.WaitMetrics(t, ft.p, ft.base, handled)
+	ft.recv.CloseClientConnections()
 
 	// The count holds still once the closed connections' goroutines have
 	// exited: three equal scrapes in a row.
 	var last []float64
-	m := pollMetrics(t, p, base, settleTimeout, func(m map[string]float64) bool {
-		last = append(last, m[goroutines])
+	m := servicetest.WaitMetrics(t, ft.p, ft.base, func(m servicetest.Samples) bool {
+		last = append(last, m[servicetest.Goroutines])
 		n := len(last)
 		return n >= 3 && last[n-1] == last[n-2] && last[n-2] == last[n-3]
 	})
-	return m[goroutines]
+	return m[servicetest.Goroutines]
 }
 
 // settleGoroutines closes the idle connections on both sides and waits until
 // the notifier's goroutine count is back within goroutineSlack of idle. It
 // returns the count.
-func settleGoroutines(t *testing.T, p *process, base string, recv *sink, idle float64) float64 {
+func settleGoroutines(t *testing.T, ft *floodTarget, idle float64) float64 {
 	t.Helper()
-	recv.srv.CloseClientConnections()
-	m := pollMetrics(t, p, base, settleTimeout, func(m map[string]float64) bool {
-		return m[goroutines] <= idle+goroutineSlack
+	ft.recv.CloseClientConnections()
+	m := servicetest.WaitMetrics(t, ft.p, ft.base, func(m servicetest.Samples) bool {
+		return m[servicetest.Goroutines] <= idle+goroutineSlack
 	})
-	return m[goroutines]
+	return m[servicetest.Goroutines]
 }
 
-// stopAndWait sends SIGTERM and checks that the notifier exits 0.
-func stopAndWait(t *testing.T, p *process) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("Signal(SIGTERM) error = %v", err)
-	}
-	if code := p.wait(t); code != 0 {
-		t.Errorf("notifier exit code = %d, want 0; stderr:\n%s", code, p.stderr.String())
-	}
-}
-
-// checkFloodDelivered checks that the sink saw every 202 of the flood exactly
-// once and no 503, and that the metrics agree. warm is the number of
+// checkFloodDelivered checks that the receiver saw every 202 of the flood
+// exactly once and no 503, and that the metrics agree, counting the warmUp
 // notifications delivered before the flood.
-func checkFloodDelivered(t *testing.T, recv *sink, f *flood, m map[string]float64, warm int) {
+func checkFloodDelivered(t *testing.T, ft *floodTarget, f *flood, m servicetest.Samples) {
 	t.Helper()
-	keys := recv.deliveries()
-	for _, id := range f.accepted {
-		if keys[id] != 1 {
-			t.Errorf("deliveries of %s (answered 202) = %d, want 1", id, keys[id])
-		}
+	const accepted, delivered = servicetest.AcceptedTotal, servicetest.DeliveredTotal
+	keys := ft.recv.Deliveries()
+	servicetest.CheckDeliveredOnce(t, keys, f.accepted, f.refused)
+	want := float64(warmUp + len(f.accepted))
+	if float64(len(keys)) != want || m[accepted] != want || m[delivered] != want {
+		t.Errorf("receiver keys = %d, %s = %v, %s = %v, want all %v (the 202s)",
+			len(keys), accepted, m[accepted], delivered, m[delivered], want)
 	}
-	for _, id := range f.refused {
-		if keys[id] != 0 {
-			t.Errorf("deliveries of %s (answered 503) = %d, want 0", id, keys[id])
-		}
-	}
-	want := float64(warm + len(f.accepted))
-	if float64(len(keys)) != want || m[acceptedTotal] != want || m[deliveredTotal] != want {
-		t.Errorf("sink keys = %d, %s = %v, %s = %v, want all %v (the 202s)",
-			len(keys), acceptedTotal, m[acceptedTotal], deliveredTotal, m[deliveredTotal], want)
-	}
-	if got := int(m[queueFullTotal]); got != len(f.refused) {
-		t.Errorf("%s = %d, want the 503 count %d", queueFullTotal, got, len(f.refused))
+	if got := int(m[servicetest.QueueFullTotal]); got != len(f.refused) {
+		t.Errorf("%s = %d, want the 503 count %d", servicetest.QueueFullTotal, got, len(f.refused))
 	}
 }
 
@@ -327,43 +315,37 @@ func TestSIGTERMDuringFlood(t *testing.T) {
 		most         = 50000 // bounds the flood if the process never exits
 		sigtermAfter = 200   // deliveries before SIGTERM
 	)
-	bin := notifierBinary(t)
-	recv := newSink(t, 2*time.Millisecond)
-	addr := freeAddr(t)
-	deadLetters := filepath.Join(t.TempDir(), "dead.jsonl")
-	p := startNotifier(t, bin, floodEnv(addr, recv, deadLetters))
-	waitStatus(t, newClient(), p, "http://"+addr+"/readyz", http.StatusOK)
+	ft := startFlood(t, 2*time.Millisecond)
+	p := ft.p
 
-	f := &flood{url: "http://" + addr + "/v1/notifications", prefix: "term"}
-	reached := recv.reached(sigtermAfter)
+	f := &flood{url: ft.base + "/v1/notifications", prefix: "term"}
+	reached := ft.recv.Reached(sigtermAfter)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		f.run(clients, most, func() bool {
 			select {
-			case <-p.done:
+			case <-p.Done():
 				return false
 			default:
 				return true
 			}
 		})
 	})
-	waitClosed(t, p, reached, fmt.Sprintf("%d deliveries", sigtermAfter))
+	servicetest.WaitClosed(t, p, reached, fmt.Sprintf("%d deliveries", sigtermAfter))
 	f.signalled.Store(true)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("Signal(SIGTERM) error = %v", err)
-	}
+	p.Signal(t, syscall.SIGTERM)
 	wg.Wait()
 
-	if code := p.wait(t); code != 0 {
-		t.Errorf("notifier exit code = %d, want 0; stderr:\n%s", code, p.stderr.String())
+	if code := p.Wait(t, exitTimeout); code != 0 {
+		t.Errorf("notifier exit code = %d, want 0; stderr:\n%s", code, p.Stderr())
 	}
 	f.check(t, true)
 	if f.connErrors == 0 {
 		t.Error("flood connection errors = 0, want some: the flood ended before the server closed")
 	}
-	keys := recv.deliveries()
+	keys := ft.recv.Deliveries()
 	checkOnce(t, f, keys)
-	if n := countDeadLetters(t, deadLetters); n != 0 {
+	if n := countDeadLetters(t, ft.deadLetters); n != 0 {
 		t.Errorf("dead letters = %d, want 0: every 202 was delivered", n)
 	}
 	t.Logf("sigterm flood: sent=%d accepted=%d refused503=%d connection_errors=%d "+
@@ -375,17 +357,8 @@ func TestSIGTERMDuringFlood(t *testing.T) {
 // was delivered, and that nothing else was.
 func checkOnce(t *testing.T, f *flood, keys map[string]int) {
 	t.Helper()
-	for _, id := range f.accepted {
-		if keys[id] != 1 {
-			t.Errorf("deliveries of %s (answered 202) = %d, want 1", id, keys[id])
-		}
-	}
-	for _, id := range f.refused {
-		if keys[id] != 0 {
-			t.Errorf("deliveries of %s (answered 503) = %d, want 0", id, keys[id])
-		}
-	}
+	servicetest.CheckDeliveredOnce(t, keys, f.accepted, f.refused)
 	if len(keys) != len(f.accepted) {
-		t.Errorf("sink keys = %d, want the 202 count %d", len(keys), len(f.accepted))
+		t.Errorf("receiver keys = %d, want the 202 count %d", len(keys), len(f.accepted))
 	}
 }

@@ -8,17 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// The helpers these tests share with main_test.go are notifierBinary,
-// startNotifier, freeAddr, newClient, request and waitStatus.
+	"github.com/fxpool/fxpool/internal/servicetest"
+)
 
 // Bounds of the JetStream tests. deliverTimeout only ends a test that has
 // already failed; it allows for AckWait, three seconds with one-second job
@@ -192,81 +189,46 @@ func (r *hookReceiver) snapshot() (arrived map[string]map[string]int, done map[s
 // PATH if there is one (CI installs Debian's), or else one built from the
 // nats-server module this repository already requires, so that a machine
 // with only Go runs the test too.
-var natsServer = sync.OnceValues(func() (string, error) {
+func natsServer(t *testing.T) string {
+	t.Helper()
 	if bin, err := exec.LookPath("nats-server"); err == nil {
-		return bin, nil
+		return bin
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("go command not in PATH: %w", err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	bin := filepath.Join(binDir, "nats-server")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/nats-io/nats-server/v2")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build nats-server: %w\n%s", err, out)
-	}
-	return bin, nil
-})
+	return servicetest.BuildPackage(t, "github.com/nats-io/nats-server/v2")
+}
 
 // startNATSServer starts a nats-server with JetStream on a loopback port,
 // storing under a fresh directory, and returns its URL. It is killed when the
 // test ends.
 func startNATSServer(t *testing.T) string {
 	t.Helper()
-	bin, err := natsServer()
-	if err != nil {
-		t.Fatalf("nats-server: %v", err)
-	}
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
-	// Not CommandContext: the server must outlive every step of the test,
-	// and the cleanup below ends it.
 	args := []string{"-a", host, "-p", port, "-js", "-sd", t.TempDir()}
-	cmd := exec.Command(bin, args...) //nolint:noctx // see above
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	p := servicetest.Start(t, natsServer(t), nil, args...)
 
-	deadline := time.Now().Add(readyTimeout)
-	for {
+	servicetest.Poll(t, p, servicetest.WaitTimeout, func() error {
 		conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(t.Context(), "tcp", addr)
-		if err == nil {
-			_ = conn.Close()
-			return "nats://" + addr
+		if err != nil {
+			return fmt.Errorf("nats-server not listening on %s: %w", addr, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server not listening on %s after %v: %v", addr, readyTimeout, err)
-		}
-		timer := time.NewTimer(pollInterval)
-		<-timer.C
-	}
+		_ = conn.Close()
+		return nil
+	})
+	return "nats://" + addr
 }
 
 // startNATSReplica starts a notifier in nats mode with env on top, and waits
 // until it is ready. It returns the process and its base URL.
-func startNATSReplica(t *testing.T, env map[string]string) (*process, string) {
+func startNATSReplica(t *testing.T, env map[string]string) (*servicetest.Process, string) {
 	t.Helper()
-	addr := freeAddr(t)
 	full := map[string]string{
-		"NOTIFIER_HTTP_ADDR":              addr,
 		"NOTIFIER_QUEUE":                  "nats",
 		"WORKER_POOL_MAX_WORKERS":         "4",
 		"WORKER_POOL_JOB_TIMEOUT_SECONDS": jobTimeout,
 	}
-	for k, v := range env {
-		full[k] = v
-	}
-	p := startNotifier(t, notifierBinary(t), full)
-	base := "http://" + addr
-	waitStatus(t, newClient(), p, base+"/readyz", http.StatusOK)
-	return p, base
+	maps.Copy(full, env)
+	return servicetest.StartNotifier(t, full)
 }
 
 // postSpread posts a notification for each key, spread over bases in turn
@@ -278,7 +240,7 @@ func postSpread(t *testing.T, keys []string, bases ...string) {
 	errs := make(chan error, len(keys))
 	for c := range clients {
 		wg.Go(func() {
-			client := newClient()
+			client := servicetest.NewClient()
 			for i := c; i < len(keys); i += clients {
 				body := fmt.Sprintf(`{"id":%q,"recipient":"r","body":"b"}`, keys[i])
 				url := bases[i%len(bases)] + "/v1/notifications"
@@ -299,60 +261,29 @@ func postSpread(t *testing.T, keys []string, bases ...string) {
 	}
 }
 
+// Series of the shared consumer that waitConsumerIdle reads.
+const (
+	pendingMessages    = "notification_jetstream_consumer_pending_messages"
+	ackPendingMessages = "notification_jetstream_consumer_ack_pending_messages"
+)
+
 // waitConsumerIdle polls a replica's metrics until the shared consumer has
 // no message left to deliver or to acknowledge.
 func waitConsumerIdle(t *testing.T, base string) {
 	t.Helper()
-	idle := []string{
-		"\nnotification_jetstream_consumer_pending_messages 0\n",
-		"\nnotification_jetstream_consumer_ack_pending_messages 0\n",
-	}
-	c := newClient()
-	deadline := time.Now().Add(deliverTimeout)
-	for {
-		body := metricsText(t, c, base)
-		if strings.Contains(body, idle[0]) && strings.Contains(body, idle[1]) {
-			return
+	servicetest.Poll(t, nil, deliverTimeout, func() error {
+		m, err := servicetest.Metrics(t, base)
+		if err != nil {
+			t.Fatalf("GET /metrics error = %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("consumer not idle after %v; metrics:\n%s", deliverTimeout, body)
+		pending, ok := m[pendingMessages]
+		ackPending, ackOK := m[ackPendingMessages]
+		if !ok || !ackOK || pending != 0 || ackPending != 0 {
+			return fmt.Errorf("consumer not idle: %s = %v (present %v), %s = %v (present %v)",
+				pendingMessages, pending, ok, ackPendingMessages, ackPending, ackOK)
 		}
-		timer := time.NewTimer(pollInterval)
-		<-timer.C
-	}
-}
-
-// metricsText returns the body of GET /metrics.
-func metricsText(t *testing.T, c *http.Client, base string) string {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		t.Fatalf("NewRequest() error = %v", err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("GET /metrics error = %v", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if cerr := resp.Body.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatalf("GET /metrics: read body: %v", err)
-	}
-	return string(body)
-}
-
-// stopNATSReplica sends SIGTERM and expects exit code 0.
-func stopNATSReplica(t *testing.T, p *process) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("Signal(SIGTERM) error = %v", err)
-	}
-	if code := p.wait(t); code != 0 {
-		t.Errorf("notifier exit code after SIGTERM = %d, want 0; stderr:\n%s", code,
-			p.stderr.String())
-	}
+		return nil
+	})
 }
 
 func numberedKeys(prefix string, n int) []string {
@@ -389,10 +320,8 @@ func TestReplicaKilledMidwayLosesNothing(t *testing.T) {
 	// the kill finds them in flight.
 	defer recv.hold("/a")()
 	recv.waitUntil(t, "A to wait for an answer", func() bool { return recv.held["/a"] > 0 })
-	if err := a.cmd.Process.Kill(); err != nil {
-		t.Fatalf("Kill() error = %v", err)
-	}
-	a.wait(t)
+	a.Signal(t, os.Kill)
+	a.Wait(t, exitTimeout)
 	killed := time.Now()
 
 	recv.waitDelivered(t, all)
@@ -400,7 +329,7 @@ func TestReplicaKilledMidwayLosesNothing(t *testing.T) {
 	// once AckWait passes: wait until the stream holds nothing.
 	waitConsumerIdle(t, baseB)
 	t.Logf("all delivered %v after the kill", time.Since(killed).Round(time.Millisecond))
-	stopNATSReplica(t, b)
+	stopAndWait(t, b)
 
 	arrived, done := recv.snapshot()
 	repeated := 0
@@ -447,10 +376,8 @@ func TestEmbeddedServerSurvivesKill(t *testing.T) {
 	all := numberedKeys("kept", total)
 	postSpread(t, all, base)
 	recv.waitUntil(t, "a delivery to start", func() bool { return len(recv.arrived) > 0 })
-	if err := first.cmd.Process.Kill(); err != nil {
-		t.Fatalf("Kill() error = %v", err)
-	}
-	first.wait(t)
+	first.Signal(t, os.Kill)
+	first.Wait(t, exitTimeout)
 	if _, done := recv.snapshot(); len(done) != 0 {
 		t.Fatalf("receiver answered %v before the kill, want nothing", done)
 	}
@@ -458,5 +385,5 @@ func TestEmbeddedServerSurvivesKill(t *testing.T) {
 	release()
 	second, _ := startNATSReplica(t, env)
 	recv.waitDelivered(t, all)
-	stopNATSReplica(t, second)
+	stopAndWait(t, second)
 }

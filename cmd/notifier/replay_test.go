@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fxpool/fxpool/internal/servicetest"
 	"github.com/fxpool/fxpool/notification"
 )
 
@@ -182,20 +183,16 @@ func TestReplayCommandExitCodes(t *testing.T) {
 func TestReplayRedeliversDeadLetters(t *testing.T) {
 	t.Parallel()
 	const token = "replay-t0ken"
-	bin := notifierBinary(t)
-	recv := newSink(t, 0)
-	recv.mode.Store(sinkReject)
-	addr := freeAddr(t)
-	base := "http://" + addr
+	bin := servicetest.Build(t)
+	recv := servicetest.NewReceiver(t, 0)
+	recv.SetStatus(http.StatusBadRequest)
 	deadLetters := filepath.Join(t.TempDir(), "dead.jsonl")
-	p := startNotifier(t, bin, map[string]string{
-		"NOTIFIER_HTTP_ADDR":       addr,
-		"NOTIFIER_WEBHOOK_URL":     recv.srv.URL,
+	p, base := servicetest.StartNotifier(t, map[string]string{
+		"NOTIFIER_WEBHOOK_URL":     recv.URL(),
 		"NOTIFIER_DEADLETTER_PATH": deadLetters,
 		"NOTIFIER_API_TOKEN":       token,
 	})
-	c := newClient()
-	waitStatus(t, c, p, base+"/readyz", http.StatusOK)
+	c := servicetest.NewClient()
 
 	ids := []string{"r-1", "r-2", "r-3"}
 	for _, id := range ids {
@@ -203,14 +200,14 @@ func TestReplayRedeliversDeadLetters(t *testing.T) {
 			t.Fatalf("POST %s = %d %s, want 202", id, code, body)
 		}
 	}
-	pollMetrics(t, p, base, readyTimeout, func(m map[string]float64) bool {
-		return m[failedTotal] == 3
+	servicetest.WaitMetrics(t, p, base, func(m servicetest.Samples) bool {
+		return m[servicetest.FailedTotal] == 3
 	})
 	if n := countDeadLetters(t, deadLetters); n != 3 {
 		t.Fatalf("dead letters after 3 refusals = %d, want 3", n)
 	}
 
-	recv.mode.Store(sinkAccept)
+	recv.SetStatus(http.StatusOK)
 	out, code := runBinaryReplay(t, bin, token, "--url", base, deadLetters)
 	if code != 0 || !strings.Contains(out, "replay: letters=3 accepted=3 refused=0") {
 		t.Errorf("notifier replay %s = exit %d, output:\n%s\nwant exit 0 and 3 accepted",
@@ -229,9 +226,9 @@ func TestReplayRedeliversDeadLetters(t *testing.T) {
 			"bad-1 refused with 400 and a warning about 1 skipped line", mixed, code, out)
 	}
 
-	m := pollMetrics(t, p, base, readyTimeout, handled)
+	m := servicetest.WaitMetrics(t, p, base, handled)
 	stopAndWait(t, p)
-	got := recv.deliveries()
+	got := recv.Deliveries()
 	for _, id := range append(ids, "r-4") {
 		if got[id] != 1 {
 			t.Errorf("deliveries of %s = %d, want 1", id, got[id])
@@ -239,10 +236,10 @@ func TestReplayRedeliversDeadLetters(t *testing.T) {
 	}
 	// Seven accepted: three refused by the receiver, three replayed, and r-4.
 	dead := countDeadLetters(t, deadLetters)
-	if m[acceptedTotal] != 7 || m[deliveredTotal] != 4 || dead != 3 ||
-		m[acceptedTotal] != m[deliveredTotal]+float64(dead) {
+	accepted, delivered := m[servicetest.AcceptedTotal], m[servicetest.DeliveredTotal]
+	if accepted != 7 || delivered != 4 || dead != 3 || accepted != delivered+float64(dead) {
 		t.Errorf("accepted = %v, delivered = %v, dead letters = %d, want 7 = 4 + 3",
-			m[acceptedTotal], m[deliveredTotal], dead)
+			accepted, delivered, dead)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/fxpool/fxpool/internal/servicetest"
 	"github.com/fxpool/fxpool/notification"
 )
 
@@ -107,15 +108,12 @@ func exchange(t *testing.T, c *http.Client, method, url, auth, body string) (int
 // line, every response, the replay's output and the dead-letter file.
 func TestSecretsStayOutOfLogsAndResponses(t *testing.T) {
 	t.Parallel()
-	bin := notifierBinary(t)
+	bin := servicetest.Build(t)
 	recv := newSecretReceiver(t)
 	hook := strings.Replace(recv.srv.URL, "http://",
 		"http://"+secretUser+":"+secretPassword+"@", 1) + "/hook?key=" + secretQuery
-	addr := freeAddr(t)
-	base := "http://" + addr
 	deadLetters := filepath.Join(t.TempDir(), "dead.jsonl")
-	p := startNotifier(t, bin, map[string]string{
-		"NOTIFIER_HTTP_ADDR":              addr,
+	p, base := servicetest.StartNotifier(t, map[string]string{
 		"NOTIFIER_API_TOKEN":              secretToken,
 		"NOTIFIER_WEBHOOK_SECRET":         secretHMAC,
 		"NOTIFIER_WEBHOOK_URL":            hook,
@@ -123,23 +121,22 @@ func TestSecretsStayOutOfLogsAndResponses(t *testing.T) {
 		"NOTIFIER_LOG_LEVEL":              "debug",
 		"WORKER_POOL_JOB_TIMEOUT_SECONDS": "5",
 	})
-	c := newClient()
-	waitStatus(t, c, p, base+"/readyz", http.StatusOK)
+	c := servicetest.NewClient()
 
 	answers := exerciseWithSecrets(t, c, base)
-	pollMetrics(t, p, base, readyTimeout, func(m map[string]float64) bool {
-		return m[deliveredTotal] == 1 && m[failedTotal] == 1
+	servicetest.WaitMetrics(t, p, base, func(m servicetest.Samples) bool {
+		return m[servicetest.DeliveredTotal] == 1 && m[servicetest.FailedTotal] == 1
 	})
 	replayed, code := runBinaryReplay(t, bin, secretToken, "--url", base, deadLetters)
 	if code != 0 {
 		t.Errorf("notifier replay = exit %d, output:\n%s\nwant 0", code, replayed)
 	}
-	m := pollMetrics(t, p, base, readyTimeout, func(m map[string]float64) bool {
-		return m[failedTotal] == 2
+	m := servicetest.WaitMetrics(t, p, base, func(m servicetest.Samples) bool {
+		return m[servicetest.FailedTotal] == 2
 	})
 	stopAndWait(t, p)
 
-	stderr := p.stderr.String()
+	stderr := p.Stderr()
 	dead, err := os.ReadFile(deadLetters)
 	if err != nil {
 		t.Fatalf("ReadFile(%s) error = %v", deadLetters, err)
@@ -165,7 +162,7 @@ func TestSecretsStayOutOfLogsAndResponses(t *testing.T) {
 		}
 	}
 	t.Logf("deliveries: delivered=%v failed=%v; %d log bytes checked",
-		m[deliveredTotal], m[failedTotal], len(stderr))
+		m[servicetest.DeliveredTotal], m[servicetest.FailedTotal], len(stderr))
 }
 
 // exerciseWithSecrets makes the requests of the secrets test and returns
