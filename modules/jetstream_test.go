@@ -2,7 +2,6 @@ package modules_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -45,22 +44,7 @@ func startJSApp(t *testing.T, cfg modules.JetStreamConfig, sender notification.S
 func jsPost(t *testing.T, a jsApp, id string) int {
 	t.Helper()
 	url := "http://" + a.server.Addr().String() + "/v1/notifications"
-	body := fmt.Sprintf(`{"id":%q,"recipient":"r","body":"b"}`, id)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url,
-		strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("NewRequest() error = %v", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s error = %v", url, err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if err := resp.Body.Close(); err != nil {
-		t.Fatalf("POST %s: close body: %v", url, err)
-	}
-	return resp.StatusCode
+	return post(t, url, fmt.Sprintf(`{"id":%q,"recipient":"r","body":"b"}`, id)).StatusCode
 }
 
 func TestMemoryModeNotifierIsTheService(t *testing.T) {

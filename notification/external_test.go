@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/zap/zaptest"
-
-	"github.com/fxpool/fxpool/pool"
 )
 
 // extSender returns err from every Send, or panics when panics is set.
@@ -47,22 +44,7 @@ func (d *extDeadLetters) list() []string {
 // newExtService returns a service on a started pool of one worker.
 func newExtService(t *testing.T, s Sender, dl DeadLetterWriter) (*Service, *Metrics) {
 	t.Helper()
-	p, err := pool.New(pool.Config{
-		MaxWorkers: 1, QueueSize: 1, ShutdownTimeoutSeconds: 5, JobTimeoutSeconds: 5,
-	}, pool.WithLogger(zaptest.NewLogger(t)))
-	if err != nil {
-		t.Fatalf("pool.New() error = %v", err)
-	}
-	p.Start()
-	m := newMetrics()
-	svc, err := NewService(ServiceConfig{
-		Pool: p, Sender: s, Logger: zaptest.NewLogger(t), Metrics: m, DeadLetters: dl,
-	})
-	if err != nil {
-		t.Fatalf("NewService() error = %v", err)
-	}
-	t.Cleanup(func() { _ = svc.Drain(context.Background()) })
-	return svc, m
+	return newTestService(t, smallPool(1, 1), s, dl)
 }
 
 func TestNotifyWithEnqueuesValidNotification(t *testing.T) {
