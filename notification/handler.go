@@ -147,9 +147,15 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) == 1
 }
 
+// isJSON accepts application/json with no charset or with UTF-8, the only
+// encoding JSON allows between systems.
 func isJSON(contentType string) bool {
-	mediaType, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mediaType == "application/json"
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mediaType != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8") || strings.EqualFold(cs, "utf8")
 }
 
 func (h *handler) notify(w http.ResponseWriter, r *http.Request, n Notification) {

@@ -165,6 +165,7 @@ func TestHandlerRejectsContentType(t *testing.T) {
 		{name: "form", contentType: "application/x-www-form-urlencoded"},
 		{name: "json suffix", contentType: "application/problem+json"},
 		{name: "malformed", contentType: "application/json; charset"},
+		{name: "other charset", contentType: "application/json; charset=latin1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

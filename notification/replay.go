@@ -82,9 +82,10 @@ type ReplaySummary struct {
 // retried as [ReplayConfig.Retries] says, after the wait that Retry-After
 // asks for. Any other status is final. The summary counts every letter.
 //
-// Replay returns an error matching [ErrReplayStopped] when ctx ends or a
-// notification still had no response after its retries; that letter and the
-// ones after it are counted as not sent. It returns an error without posting
+// Replay returns an error matching [ErrReplayStopped] when ctx ends, a
+// notification still had no response after its retries, or the service
+// answered 401, which no later letter would escape; that letter and the ones
+// after it are counted as not sent. It returns an error without posting
 // anything when cfg is invalid. Replaying a letter twice posts it twice; receivers
 // see the same Idempotency-Key both times.
 func Replay(ctx context.Context, cfg ReplayConfig, letters []DeadLetter) (ReplaySummary, error) {
@@ -99,7 +100,8 @@ func Replay(ctx context.Context, cfg ReplayConfig, letters []DeadLetter) (Replay
 
 	for i, l := range letters {
 		res := r.post(ctx, l.Notification)
-		if res.Status == 0 && (ctx.Err() != nil || res.Attempts > r.retries) {
+		stop := res.Status == 0 && (ctx.Err() != nil || res.Attempts > r.retries)
+		if stop || res.Status == http.StatusUnauthorized {
 			sum.NotSent = len(letters) - i
 			return sum, fmt.Errorf("%w at %s: %s", ErrReplayStopped, res.ID, res.Reason)
 		}

@@ -120,6 +120,24 @@ func TestReplayReportsRefusals(t *testing.T) {
 	}
 }
 
+func TestReplayStopsAtUnauthorized(t *testing.T) {
+	t.Parallel()
+	posts := 0
+	client := fakeClient(func(*http.Request) (*http.Response, error) {
+		posts++
+		return answer(401, `{"error":"missing or invalid bearer token"}`), nil
+	})
+
+	sum, err := Replay(context.Background(), ReplayConfig{
+		URL:    "http://notifier.test",
+		Client: client,
+	}, letters("a", "b", "c"))
+	if !errors.Is(err, ErrReplayStopped) || sum.NotSent != 3 || posts != 1 {
+		t.Errorf("Replay() with a bad token = %+v, %v after %d posts; "+
+			"want ErrReplayStopped, 3 not sent, 1 post", sum, err, posts)
+	}
+}
+
 // TestReplayHonoursRetryAfter runs under synctest: the waits are the
 // scenario, and fake time measures them exactly.
 func TestReplayHonoursRetryAfter(t *testing.T) {
