@@ -99,18 +99,6 @@ func (c NotificationConfig) Validate() error {
 	return nil
 }
 
-// redactURL returns u without userinfo, query or fragment, for logs.
-func redactURL(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Scheme + "://" + u.Host + u.Path
-}
-
 // secret logs whether a secret is set without showing it.
 func secret(key, value string) zap.Field {
 	if value == "" {

@@ -89,7 +89,7 @@ func (c JetStreamConfig) redactURLs() string {
 	}
 	parts := strings.Split(c.URL, ",")
 	for i, part := range parts {
-		parts[i] = redactURL(strings.TrimSpace(part))
+		parts[i] = notification.RedactURL(strings.TrimSpace(part))
 	}
 	return strings.Join(parts, ",")
 }

@@ -44,7 +44,7 @@ type senderParams struct {
 
 func newSender(p senderParams) (notification.Sender, error) {
 	p.Logger.Info("notification configuration",
-		zap.String("webhook_url", redactURL(p.Config.WebhookURL)),
+		zap.String("webhook_url", notification.RedactURL(p.Config.WebhookURL)),
 		secret("webhook_secret", p.Config.WebhookSecret),
 		zap.String("deadletter_path", p.Config.DeadLetterPath),
 		zap.String("queue", p.Config.Queue),

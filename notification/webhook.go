@@ -205,6 +205,19 @@ func redactURL(u *url.URL) string {
 	return r.String()
 }
 
+// RedactURL returns raw without its userinfo, query and fragment, so that it
+// can be logged: "" for "", and "(unparsable)" when raw is not a URL.
+func RedactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return redactURL(u)
+}
+
 // Sign returns the X-Signature-256 value for body: "sha256=" followed by the
 // lowercase hex HMAC-SHA256 of body keyed with secret. Receivers compare it
 // with hmac.Equal.

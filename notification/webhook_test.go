@@ -459,3 +459,18 @@ func TestSendNeverLogsOrReturnsSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"": "",
+		"https://user:pw@hooks.test:8443/in?token=abc#frag": "https://hooks.test:8443/in",
+		"http://hooks.test": "http://hooks.test",
+		"http://[::1":       "(unparsable)",
+	}
+	for raw, want := range tests {
+		if got := RedactURL(raw); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

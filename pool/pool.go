@@ -110,7 +110,6 @@ type WorkerPool struct {
 	slots     []*worker // one per worker goroutine, fixed at New
 	submitted counter   // jobs accepted
 	dropped   [len(dropReasons)]counter
-	abandoned atomic.Int64 // accepted jobs dropped at the shutdown deadline
 
 	workers sync.WaitGroup // worker goroutines
 	waiters sync.WaitGroup // SubmitWait calls that may still send

@@ -122,7 +122,7 @@ func (p *WorkerPool) drain(ctx context.Context) {
 
 	p.log.Info("drain finished",
 		zap.Duration("duration", time.Since(start)),
-		zap.Int64("abandoned", p.abandoned.Load()),
+		zap.Uint64("abandoned", p.dropped[DropShutdown].load()),
 		zap.Bool("cut_short", p.err != nil),
 	)
 	close(p.done)
@@ -159,5 +159,5 @@ func (p *WorkerPool) cut(cause error, workersDone <-chan struct{}) error {
 		p.log.Warn("jobs ignored cancellation", zap.Int("running", running))
 	}
 	return fmt.Errorf("pool: shutdown cut short: %d jobs still running, %d queued jobs never ran: %w",
-		running, p.abandoned.Load(), cause)
+		running, p.dropped[DropShutdown].load(), cause)
 }

@@ -135,7 +135,6 @@ func (p *WorkerPool) recovered(j Job, r any) error {
 
 // abandon accounts for an accepted job that will never run.
 func (p *WorkerPool) abandon(j Job) {
-	p.abandoned.Add(1)
 	p.dropped[DropShutdown].inc()
 	p.log.Warn("queued job abandoned", zap.String("job", j.Name))
 	if p.onDrop != nil {
