@@ -95,7 +95,7 @@ func BenchmarkShutdown(b *testing.B) {
 		b.StopTimer()
 		p := benchPool(b, Config{10, 1000, 30, 30})
 		for range 1000 {
-			p.queue <- item{job: job}
+			p.queue.push(func() item { return item{job: job} })
 		}
 		p.Start()
 		b.StartTimer()

@@ -239,7 +239,7 @@ func (p *WorkerPool) snapshot() stats {
 		s.wait.add(&w.stats.wait)
 	}
 	s.completed = s.duration.count
-	s.submitted = p.submitted.load()
+	s.submitted = p.queue.pushes()
 	for r := range s.dropped {
 		s.dropped[r] = p.dropped[r].load()
 	}

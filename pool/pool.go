@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -79,21 +80,29 @@ type WorkerPool struct {
 	onDrop     func(Job, DropReason)
 	collector  *collector
 
-	// queue holds accepted jobs; its buffer is the configured queue. Intake
-	// stops by a state change under mu, and the drain closes the queue only
-	// once no submitter can send, so a Submit racing Shutdown never sends
-	// on a closed channel.
-	queue chan item
+	// queue holds accepted jobs. With QueueSize 0 it holds MaxWorkers, and
+	// a job enters it only with a sleeping worker claimed for it. Shutdown
+	// closes it, which stops intake at one point that every push agrees on.
+	queue *ring
 
-	// mu guards state. Submit holds it for reading across its state check
-	// and its non-blocking send; Shutdown takes it for writing to leave
-	// stateRunning, so once Shutdown holds it no send is in flight and
-	// none can start.
-	mu    sync.RWMutex
+	// sleepers counts workers that found the queue empty and wait, or are
+	// about to wait, for a token on wake, less the workers already owed a
+	// token. A submitter that pushes a job claims one by decrementing it,
+	// then sends the token; a worker increments it before it looks at the
+	// queue a last time. So a worker never sleeps through a job, and wake,
+	// sized MaxWorkers, never holds more tokens than there are sleepers.
+	sleepers atomic.Int32
+	wake     chan struct{}
+
+	// roomWaiters counts SubmitWait calls waiting for room; room is closed,
+	// and replaced, to wake them all.
+	roomWaiters atomic.Int32
+	room        atomic.Pointer[chan struct{}]
+
+	mu    sync.Mutex
 	state state // guarded by mu
 
-	// running mirrors state == stateRunning for Submit's lock-free refusal
-	// of jobs when the queue is full.
+	// running mirrors state == stateRunning, for Submit.
 	running atomic.Bool
 
 	stop chan struct{} // closed under mu when draining begins
@@ -107,12 +116,10 @@ type WorkerPool struct {
 	// cancels it.
 	aborting atomic.Bool
 
-	slots     []*worker // one per worker goroutine, fixed at New
-	submitted counter   // jobs accepted
-	dropped   [len(dropReasons)]counter
+	slots   []*worker // one per worker goroutine, fixed at New
+	dropped [len(dropReasons)]counter
 
 	workers sync.WaitGroup // worker goroutines
-	waiters sync.WaitGroup // SubmitWait calls that may still send
 	drainer sync.WaitGroup // the drain goroutine
 }
 
@@ -141,7 +148,8 @@ func New(cfg Config, opts ...Option) (*WorkerPool, error) {
 		epoch:      time.Now(),
 		log:        o.logger.Named("pool").With(zap.String("pool", o.name)),
 		onDrop:     o.onDrop,
-		queue:      make(chan item, cfg.QueueSize),
+		queue:      newRing(cmp.Or(cfg.QueueSize, cfg.MaxWorkers)),
+		wake:       make(chan struct{}, cfg.MaxWorkers),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		slots:      make([]*worker, cfg.MaxWorkers),
@@ -149,7 +157,8 @@ func New(cfg Config, opts ...Option) (*WorkerPool, error) {
 	for i := range p.slots {
 		p.slots[i] = newWorker(p)
 	}
-	p.submitted = newCounter()
+	room := make(chan struct{})
+	p.room.Store(&room)
 	for r := range p.dropped {
 		p.dropped[r] = newCounter()
 	}
@@ -196,30 +205,19 @@ func (p *WorkerPool) Start() {
 // is full the new job is the one dropped. Submit may be called from inside a
 // job.
 func (p *WorkerPool) Submit(j Job) bool {
-	// A full queue refuses without the lock, so that a flood of refused jobs
-	// costs submitters no contention. With no queue (QueueSize 0) fullness
-	// says nothing: the send below succeeds if a worker is waiting.
-	if p.cfg.QueueSize > 0 && len(p.queue) == p.cfg.QueueSize && p.running.Load() {
-		p.refuse(j, DropQueueFull)
-		return false
-	}
-
-	p.mu.RLock()
-	if p.state != stateRunning {
-		p.mu.RUnlock()
+	if !p.running.Load() {
 		p.refuse(j, DropNotRunning)
 		return false
 	}
-	select {
-	case p.queue <- item{job: j, enqueued: p.clock()}:
-		p.mu.RUnlock()
-		p.submitted.inc()
+	switch p.offer(j) {
+	case pushed:
 		return true
-	default:
-		p.mu.RUnlock()
+	case full:
 		p.refuse(j, DropQueueFull)
-		return false
+	default:
+		p.refuse(j, DropNotRunning)
 	}
+	return false
 }
 
 // SubmitWait queues j, waiting for room in the queue. It returns nil once the
@@ -229,29 +227,77 @@ func (p *WorkerPool) Submit(j Job) bool {
 // the queue full, it waits like any other caller: use [WorkerPool.Submit]
 // there.
 func (p *WorkerPool) SubmitWait(ctx context.Context, j Job) error {
-	p.mu.RLock()
-	if p.state != stateRunning {
-		p.mu.RUnlock()
+	if !p.running.Load() {
 		p.refuse(j, DropNotRunning)
 		return ErrNotRunning
 	}
-	// Registered under the read lock, so Shutdown's wait for waiters
-	// cannot start before this Add.
-	p.waiters.Add(1)
-	p.mu.RUnlock()
-	defer p.waiters.Done()
+	p.roomWaiters.Add(1)
+	defer p.roomWaiters.Add(-1)
+	for {
+		// Load the signal before trying: a worker that makes room after
+		// the try sees this waiter and closes the channel.
+		room := *p.room.Load()
+		switch p.offer(j) {
+		case pushed:
+			return nil
+		case closed:
+			p.refuse(j, DropNotRunning)
+			return ErrNotRunning
+		}
+		select {
+		case <-room:
+		case <-ctx.Done():
+			p.refuse(j, DropQueueFull)
+			return ctx.Err()
+		case <-p.stop:
+			p.refuse(j, DropNotRunning)
+			return ErrNotRunning
+		}
+	}
+}
 
-	select {
-	case p.queue <- item{job: j, enqueued: p.clock()}:
-		p.submitted.inc()
-		return nil
-	case <-ctx.Done():
-		p.refuse(j, DropQueueFull)
-		return ctx.Err()
-	case <-p.stop:
-		p.refuse(j, DropNotRunning)
-		return ErrNotRunning
+// offer queues j, or with no queue hands it to an idle worker.
+func (p *WorkerPool) offer(j Job) pushResult {
+	fill := func() item { return item{job: j, enqueued: p.clock()} }
+	if p.cfg.QueueSize == 0 {
+		if !p.claimSleeper() {
+			return full
+		}
+		// Each job in the queue has a sleeping worker of its own, and
+		// there are at most MaxWorkers of those, so the queue has room.
+		r := p.queue.push(fill)
+		p.wake <- struct{}{}
+		return r
 	}
+	r := p.queue.push(fill)
+	if r == pushed && p.claimSleeper() {
+		p.wake <- struct{}{}
+	}
+	return r
+}
+
+// claimSleeper takes one sleeper's registration, if there is one. The caller
+// then owes a token on wake.
+func (p *WorkerPool) claimSleeper() bool {
+	for {
+		n := p.sleepers.Load()
+		if n == 0 {
+			return false
+		}
+		if p.sleepers.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// signalRoom wakes every SubmitWait call waiting for room, if there are any.
+// Workers call it when they take a job from the queue or fall idle.
+func (p *WorkerPool) signalRoom() {
+	if p.roomWaiters.Load() == 0 {
+		return
+	}
+	next := make(chan struct{})
+	close(*p.room.Swap(&next))
 }
 
 // refuse accounts for a job that was never accepted.
@@ -266,7 +312,7 @@ func (p *WorkerPool) refuse(j Job, reason DropReason) {
 }
 
 // QueueDepth returns the number of jobs waiting for a worker.
-func (p *WorkerPool) QueueDepth() int { return len(p.queue) }
+func (p *WorkerPool) QueueDepth() int { return p.queue.len() }
 
 // ActiveWorkers returns the number of jobs running now. It reads every
 // worker, so it costs time in proportion to MaxWorkers.
@@ -289,7 +335,5 @@ func (p *WorkerPool) clock() time.Duration {
 // IsRunning reports whether the pool accepts jobs. It turns false as soon as
 // [WorkerPool.Shutdown] begins.
 func (p *WorkerPool) IsRunning() bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.state == stateRunning
+	return p.running.Load()
 }

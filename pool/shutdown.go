@@ -62,12 +62,14 @@ func (p *WorkerPool) beginShutdown(ctx context.Context) bool {
 	switch p.state {
 	case stateIdle:
 		p.state = stateStopped
+		p.queue.close()
 		close(p.stop)
 		close(p.done)
 		return true
 	case stateRunning:
 		p.state = stateDraining
 		p.running.Store(false)
+		p.queue.close()
 		close(p.stop)
 		if ctx.Value(poolKey{}) == p {
 			// The job's own context ends with the job; the drain must not.
@@ -84,15 +86,15 @@ func (p *WorkerPool) beginShutdown(ctx context.Context) bool {
 // records the result in p.err and closes p.done.
 func (p *WorkerPool) drain(ctx context.Context) {
 	start := time.Now()
-	queued := len(p.queue)
+	queued := p.queue.len()
 	p.log.Info("drain started", zap.Int("queued", queued), zap.Int("running", p.ActiveWorkers()))
 
-	// Submit no longer sends, since the state left stateRunning under the
-	// write lock, and no SubmitWait can send once all waiters have
-	// returned; they return promptly because p.stop is closed. So the queue
-	// can be closed: workers run what is left in it and then return.
-	p.waiters.Wait()
-	close(p.queue)
+	// The queue is closed, so workers run what is left in it and return.
+	// Wake the sleeping ones; a worker that registers as a sleeper from now
+	// on sees the queue closed and does not sleep.
+	for p.claimSleeper() {
+		p.wake <- struct{}{}
+	}
 
 	workersDone := make(chan struct{})
 	go func() {
@@ -150,7 +152,11 @@ func (p *WorkerPool) cut(cause error, workersDone <-chan struct{}) error {
 	// Jobs that workers take from here on are abandoned, not run; take
 	// what is left, in case every worker is stuck in a job that ignores
 	// its context.
-	for it := range p.queue {
+	for {
+		it, ok := p.queue.popClosed()
+		if !ok {
+			break
+		}
 		p.abandon(it.job)
 	}
 

@@ -47,29 +47,52 @@ func (w *worker) run() {
 	goexit = false
 }
 
-// loop runs queued jobs until the drain closes the queue and it is empty.
-// Receiving from one channel, rather than selecting over the queue and a stop
-// signal, keeps the hand-off as cheap as a bare channel of functions.
+// loop runs queued jobs until the queue is closed and empty.
 //
 // Reading the clock is a large part of the cost of an empty job, so a job
 // that was already waiting when the previous one ended takes that end as its
 // start, and only a worker that had to wait reads the clock again.
 func (w *worker) loop() {
-	q := w.p.queue
+	p := w.p
 	last := time.Duration(-1) // when the previous job ended; -1: unknown
 	for {
-		var it item
-		var ok bool
-		select {
-		case it, ok = <-q:
-		default:
-			it, ok = <-q
-			last = -1
-		}
+		it, ok := p.queue.pop()
 		if !ok {
+			if !p.queue.isClosed() {
+				w.park()
+				last = -1
+				continue
+			}
+			if it, ok = p.queue.popClosed(); !ok {
+				return
+			}
+		}
+		p.signalRoom()
+		last = w.execute(it, last)
+	}
+}
+
+// park waits until a submitter hands this worker a token, or until the queue
+// has a job or is closed; see WorkerPool.sleepers.
+func (w *worker) park() {
+	p := w.p
+	p.sleepers.Add(1)
+	p.signalRoom() // with no queue, an idle worker is room
+	if !p.queue.ready() && !p.queue.isClosed() {
+		<-p.wake
+		return
+	}
+	// Take the registration back, unless a submitter or the drain has
+	// claimed it; then the token on its way is this worker's to take.
+	for {
+		n := p.sleepers.Load()
+		if n == 0 {
+			<-p.wake
 			return
 		}
-		last = w.execute(it, last)
+		if p.sleepers.CompareAndSwap(n, n-1) {
+			return
+		}
 	}
 }
 
