@@ -3,6 +3,7 @@ package pool
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // ring is the pool's queue: a bounded multi-producer, multi-consumer ring of
@@ -34,6 +35,7 @@ type ring struct {
 type slot struct {
 	seq atomic.Uint64
 	it  item
+	_   [64 - 8 - unsafe.Sizeof(item{})%64]byte
 }
 
 // closedBit marks a closed ring in tail. Positions never reach it: at a
