@@ -22,20 +22,23 @@ import (
 type jobContext struct {
 	w        *worker
 	deadline time.Duration // by the pool's clock
-	ended    atomic.Uint32 // live, or how the context ended
+	ended    atomic.Uint32 // live, or how the context ended; see returned
 }
 
 var _ context.Context = (*jobContext)(nil)
 
-// Values of jobContext.ended.
+// Values of jobContext.ended: live, or how the context ended, with the
+// returned bit set once the job has returned.
 const (
 	live uint32 = iota
 	endedCanceled
 	endedDeadline
+
+	returned uint32 = 1 << 8
 )
 
 func endErr(code uint32) error {
-	switch code {
+	switch code &^ returned {
 	case live:
 		return nil
 	case endedDeadline:

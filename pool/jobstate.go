@@ -84,15 +84,18 @@ func (s *jobState) end(c *jobContext, code uint32) {
 	runAfters(afters)
 }
 
-// finish ends c because its job returned at now, and readies the state for
-// the next job. Only the worker calls it. It reports whether the context
-// ended by its deadline.
+// finish ends c because its job returned at now, marks it returned, and
+// readies the state for the next job. Only the worker calls it. It reports
+// whether the context ended by its deadline.
 func (s *jobState) finish(c *jobContext, now time.Duration) (timedOut bool) {
 	code := endedCanceled
 	if now >= c.deadline {
 		code = endedDeadline
 	}
-	won := c.ended.CompareAndSwap(live, code)
+	won := c.ended.CompareAndSwap(live, code|returned)
+	if !won {
+		c.ended.Or(returned) // it ended earlier, and keeps that ending
+	}
 
 	if s.touched.Load() {
 		s.mu.Lock()
@@ -107,7 +110,7 @@ func (s *jobState) finish(c *jobContext, now time.Duration) (timedOut bool) {
 		s.mu.Unlock()
 		runAfters(afters)
 	}
-	return c.ended.Load() == endedDeadline
+	return c.ended.Load()&^returned == endedDeadline
 }
 
 // releaseLocked wakes everyone waiting on the context that just ended: it

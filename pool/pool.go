@@ -319,7 +319,7 @@ func (p *WorkerPool) QueueDepth() int { return p.queue.len() }
 func (p *WorkerPool) ActiveWorkers() int {
 	n := 0
 	for _, w := range p.slots {
-		if w.cur.Load() != nil {
+		if c := w.cur.Load(); c != nil && c.ended.Load()&returned == 0 {
 			n++
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // runtime.Goexit.
 type worker struct {
 	p     *WorkerPool
-	cur   atomic.Pointer[jobContext] // context of the running job, or nil
+	cur   atomic.Pointer[jobContext] // context of the latest job, or nil
 	job   jobState
 	stats workerStats
 }
@@ -110,7 +110,6 @@ func (w *worker) execute(it item, start time.Duration) (end time.Duration) {
 	w.cur.Store(ctx)
 	if p.aborting.Load() {
 		w.job.finish(ctx, start)
-		w.cur.Store(nil)
 		p.abandon(it.job)
 		return -1
 	}
@@ -127,7 +126,6 @@ func (w *worker) execute(it item, start time.Duration) (end time.Duration) {
 		}
 		end = p.clock()
 		timedOut := w.job.finish(ctx, end)
-		w.cur.Store(nil)
 		if err != nil || timedOut {
 			w.stats.errors.Add(1)
 		}
