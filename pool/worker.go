@@ -16,7 +16,29 @@ type worker struct {
 	p     *WorkerPool
 	cur   atomic.Pointer[jobContext] // context of the latest job, or nil
 	job   jobState
+	ctxs  []jobContext // unused contexts; see newContext
 	stats workerStats
+}
+
+// contextBatch is how many job contexts a worker allocates at once.
+const contextBatch = 64
+
+// newContext returns a fresh context for a job with the given deadline.
+//
+// Every job needs a context of its own, since a job may keep its context
+// after it returns, and the context must then stay ended. Allocating them
+// contextBatch at a time makes that one allocation per contextBatch jobs;
+// the cost is that a context kept after its job keeps its whole batch, a
+// couple of kilobytes, from being collected.
+func (w *worker) newContext(deadline time.Duration) *jobContext {
+	if len(w.ctxs) == 0 {
+		w.ctxs = make([]jobContext, contextBatch)
+	}
+	c := &w.ctxs[0]
+	w.ctxs = w.ctxs[1:]
+	c.w = w
+	c.deadline = deadline
+	return c
 }
 
 func newWorker(p *WorkerPool) *worker {
@@ -104,7 +126,7 @@ func (w *worker) execute(it item, start time.Duration) (end time.Duration) {
 	if start < 0 {
 		start = p.clock()
 	}
-	ctx := &jobContext{w: w, deadline: start + p.jobTimeout}
+	ctx := w.newContext(start + p.jobTimeout)
 
 	// Publish the context before reading aborting; see WorkerPool.aborting.
 	w.cur.Store(ctx)
