@@ -2,12 +2,17 @@ package pool
 
 import (
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 )
+
+// yieldAfter is how long a worker runs jobs back to back before it yields its
+// processor; see worker.loop.
+const yieldAfter = 100 * time.Microsecond
 
 // worker is one slot of the pool. One goroutine at a time runs it: the first
 // from Start, and a replacement if a job ends that goroutine with
@@ -74,15 +79,21 @@ func (w *worker) run() {
 // Reading the clock is a large part of the cost of an empty job, so a job
 // that was already waiting when the previous one ended takes that end as its
 // start, and only a worker that had to wait reads the clock again.
+//
+// A worker that has run jobs back to back for yieldAfter yields its
+// processor once. The scheduler would otherwise leave it there for 10ms
+// before preempting it, and goroutines queued behind it, submitters among
+// them, would wait that long.
 func (w *worker) loop() {
 	p := w.p
 	last := time.Duration(-1) // when the previous job ended; -1: unknown
+	busy := time.Duration(-1) // when the current run of jobs began; -1: none
 	for {
 		it, ok := p.queue.pop()
 		if !ok {
 			if !p.queue.isClosed() {
 				w.park()
-				last = -1
+				last, busy = -1, -1
 				continue
 			}
 			if it, ok = p.queue.popClosed(); !ok {
@@ -91,6 +102,13 @@ func (w *worker) loop() {
 		}
 		p.signalRoom()
 		last = w.execute(it, last)
+		switch {
+		case busy < 0:
+			busy = last
+		case last-busy >= yieldAfter:
+			runtime.Gosched()
+			busy = last
+		}
 	}
 }
 
