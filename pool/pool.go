@@ -116,6 +116,10 @@ type WorkerPool struct {
 	// cancels it.
 	aborting atomic.Bool
 
+	// testHookPark, when set, runs as a worker that found the queue empty
+	// is about to go to sleep; tests use it to submit in that moment.
+	testHookPark func()
+
 	slots   []*worker // one per worker goroutine, fixed at New
 	dropped [len(dropReasons)]counter
 
@@ -287,6 +291,17 @@ func (p *WorkerPool) claimSleeper() bool {
 		if p.sleepers.CompareAndSwap(n, n-1) {
 			return true
 		}
+	}
+}
+
+// wakeIfReady wakes a sleeping worker if the queue holds a job. Each push
+// wakes one sleeper, but a sleeper woken for a job that another worker took
+// sleeps again, and a push that a preempted submitter has not finished holds
+// up the jobs behind it; a worker that takes a job passes the wake on, so
+// that sleepers do not stay asleep while jobs wait.
+func (p *WorkerPool) wakeIfReady() {
+	if p.sleepers.Load() > 0 && p.queue.ready() && p.claimSleeper() {
+		p.wake <- struct{}{}
 	}
 }
 

@@ -32,10 +32,13 @@ type ring struct {
 	size  uint64
 }
 
+// slot is one place in the ring. It fills a cache line, so that a worker
+// taking one job and a submitter queueing the next do not contend for a line;
+// the padding stops compiling if item outgrows the line.
 type slot struct {
 	seq atomic.Uint64
 	it  item
-	_   [64 - 8 - unsafe.Sizeof(item{})%64]byte
+	_   [64 - 8 - unsafe.Sizeof(item{})]byte
 }
 
 // closedBit marks a closed ring in tail. Positions never reach it: at a
@@ -50,6 +53,10 @@ const (
 	full
 	closed
 )
+
+func (r pushResult) String() string {
+	return [...]string{"pushed", "full", "closed"}[r]
+}
 
 func newRing(size int) *ring {
 	r := &ring{slots: make([]slot, size), size: uint64(size)}

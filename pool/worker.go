@@ -101,6 +101,7 @@ func (w *worker) loop() {
 			}
 		}
 		p.signalRoom()
+		p.wakeIfReady()
 		last = w.execute(it, last)
 		switch {
 		case busy < 0:
@@ -116,6 +117,9 @@ func (w *worker) loop() {
 // has a job or is closed; see WorkerPool.sleepers.
 func (w *worker) park() {
 	p := w.p
+	if p.testHookPark != nil {
+		p.testHookPark()
+	}
 	p.sleepers.Add(1)
 	p.signalRoom() // with no queue, an idle worker is room
 	if !p.queue.ready() && !p.queue.isClosed() {
