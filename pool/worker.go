@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 )
@@ -25,16 +26,18 @@ type worker struct {
 	stats workerStats
 }
 
-// contextBatch is how many job contexts a worker allocates at once.
-const contextBatch = 64
+// contextBatch is how many job contexts a worker allocates at once: as many
+// as fill 2 KiB, one of the allocator's size classes, with the 8-byte header
+// it puts on larger objects that hold pointers. That is 85 contexts.
+const contextBatch = (2048 - 8) / unsafe.Sizeof(jobContext{})
 
 // newContext returns a fresh context for a job with the given deadline.
 //
 // Every job needs a context of its own, since a job may keep its context
 // after it returns, and the context must then stay ended. Allocating them
 // contextBatch at a time makes that one allocation per contextBatch jobs;
-// the cost is that a context kept after its job keeps its whole batch, a
-// couple of kilobytes, from being collected.
+// the cost is that a context kept after its job keeps its whole batch, 2 KiB,
+// from being collected.
 func (w *worker) newContext(deadline time.Duration) *jobContext {
 	if len(w.ctxs) == 0 {
 		w.ctxs = make([]jobContext, contextBatch)
