@@ -12,8 +12,9 @@ type Config struct {
 
 	// QueueSize is the number of accepted jobs that may wait for a worker:
 	// 0 to 1000000, default 1000. With 0 a job is accepted only when a worker
-	// is idle and takes it at once. [New] allocates the queue, 64 bytes a
-	// place.
+	// is idle and takes it at once. [New] allocates the whole queue up
+	// front, 64 bytes a place (64 MB at the maximum); with 0 it allocates
+	// MaxWorkers places for jobs being handed over.
 	QueueSize int `env:"QUEUE_SIZE, default=1000"`
 
 	// ShutdownTimeoutSeconds bounds the drain in [WorkerPool.Shutdown]:

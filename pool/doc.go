@@ -48,7 +48,7 @@
 //	completed_jobs_total   counter    jobs that finished, whatever the result
 //	dropped_jobs_total     counter    jobs not run, by reason:
 //	                                  queue_full, not_running, shutdown
-//	errors_total           counter    jobs that failed, panicked or timed out
+//	errors_total           counter    jobs that failed, panicked, exited or timed out
 //	job_duration_seconds   histogram  run time of a job
 //	queue_wait_seconds     histogram  time a job waited in the queue
 //
@@ -56,5 +56,6 @@
 // queue_full or not_running. Every submitted job ends as completed or as
 // dropped with reason shutdown. errors_total counts a subset of the completed
 // jobs, and the duration histogram's count equals completed_jobs_total. Job
-// names never become labels.
+// names never become labels. With QueueSize 0, queue_depth counts jobs being
+// handed to a worker, so it can briefly exceed queue_capacity.
 package pool

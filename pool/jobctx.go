@@ -9,16 +9,19 @@ import (
 // jobContext is the context of one job. It ends at the job's deadline, when
 // the shutdown deadline cancels it, or when the job returns.
 //
-// It replaces context.WithTimeout on a shared parent, which costs a timer, a
-// registration in the parent under the parent's lock, and several
-// allocations per job. A jobContext is one small allocation; the channel,
-// timer and callbacks that waiting on it needs live in its worker's
-// jobState, reused from job to job and touched only when someone waits.
+// It stands in for context.WithTimeout on a shared parent, which would cost
+// a timer, a registration in the parent under the parent's lock, and several
+// allocations per job. A jobContext is 24 bytes from its worker's batch (see
+// worker.newContext); the channel, timer and callbacks that waiting on it
+// needs live in its worker's jobState, reused from job to job and touched
+// only when someone waits.
 //
 // ended is the context's one source of truth: it moves once from live to
 // how the context ended, by compare-and-swap, so every reader sees the same
-// error for good. Err reads it and the clock and takes no lock, so a job
-// that only polls Err costs no timer and no lock.
+// error for good. When the job returns, finish also sets the returned bit,
+// which Err ignores and ActiveWorkers reads. Err reads ended and the clock
+// and takes no lock, so a job that only polls Err costs no timer and no
+// lock.
 type jobContext struct {
 	w        *worker
 	deadline time.Duration // by the pool's clock
@@ -28,7 +31,8 @@ type jobContext struct {
 var _ context.Context = (*jobContext)(nil)
 
 // Values of jobContext.ended: live, or how the context ended, with the
-// returned bit set once the job has returned.
+// returned bit set once the job has returned. The bit only has to lie above
+// the codes.
 const (
 	live uint32 = iota
 	endedCanceled

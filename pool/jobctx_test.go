@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -95,6 +96,48 @@ func TestJobContextEndsWhenJobReturns(t *testing.T) {
 	fired := make(chan struct{})
 	context.AfterFunc(ctx, func() { close(fired) })
 	<-fired
+}
+
+// TestKeptContextOutlivesLaterJobs keeps the context of one job while the
+// same worker runs more jobs than come in one batch of contexts: the kept
+// context must stay ended, with its own deadline, whatever later jobs do.
+func TestKeptContextOutlivesLaterJobs(t *testing.T) {
+	t.Parallel()
+	p, _ := newTestPool(t, testConfig(1, 1))
+	kept := make(chan context.Context, 1)
+	p.Submit(Job{Name: "keeper", Execute: func(ctx context.Context) error {
+		kept <- ctx
+		return nil
+	}})
+	ctx := <-kept
+	<-ctx.Done()
+	deadline, _ := ctx.Deadline()
+
+	// Later jobs wait on their contexts, so the worker's state for waiting
+	// is used again and again.
+	ran := make(chan struct{})
+	for range 3 * contextBatch {
+		for !p.Submit(Job{Name: "later", Execute: func(ctx context.Context) error {
+			_ = ctx.Done()
+			ran <- struct{}{}
+			return nil
+		}}) {
+			runtime.Gosched()
+		}
+		<-ran
+	}
+
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("kept ctx.Err() after %d later jobs = %v, want Canceled", 3*contextBatch, ctx.Err())
+	}
+	if got, _ := ctx.Deadline(); !got.Equal(deadline) {
+		t.Errorf("kept ctx.Deadline() = %v, want %v as before", got, deadline)
+	}
+	select {
+	case <-ctx.Done():
+	default:
+		t.Error("kept ctx.Done() open after later jobs, want closed")
+	}
 }
 
 func TestJobContextCarriesNoSubmitterValues(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 // finish sees touched and tidies up under the lock.
 type jobState struct {
 	p       *WorkerPool
-	touched atomic.Bool // set under mu by waiters; cleared by finish
+	touched atomic.Bool // set under mu by waiters and by end; cleared by finish
 
 	mu     sync.Mutex
 	ch     chan struct{} // guarded by mu; made by the first Done of a job

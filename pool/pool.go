@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,17 +81,21 @@ type WorkerPool struct {
 	onDrop     func(Job, DropReason)
 	collector  *collector
 
-	// queue holds accepted jobs. With QueueSize 0 it holds MaxWorkers, and
-	// a job enters it only with a sleeping worker claimed for it. Shutdown
-	// closes it, which stops intake at one point that every push agrees on.
+	// queue holds accepted jobs. With QueueSize 0 it has MaxWorkers places,
+	// and a job enters it only with a sleeping worker claimed for it.
+	// Shutdown closes it, which stops intake at one point that every push
+	// agrees on, so Submit needs no lock to race Shutdown safely.
 	queue *ring
 
 	// sleepers counts workers that found the queue empty and wait, or are
 	// about to wait, for a token on wake, less the workers already owed a
 	// token. A submitter that pushes a job claims one by decrementing it,
 	// then sends the token; a worker increments it before it looks at the
-	// queue a last time. So a worker never sleeps through a job, and wake,
-	// sized MaxWorkers, never holds more tokens than there are sleepers.
+	// queue a last time. Each side writes its word and then reads the
+	// other's, and sync/atomic is sequentially consistent, so at least one
+	// sees the other: a worker never sleeps through a job. Tokens on wake
+	// never outnumber the workers waiting for one, so wake, sized
+	// MaxWorkers, never blocks a sender.
 	sleepers atomic.Int32
 	wake     chan struct{}
 
@@ -102,11 +107,12 @@ type WorkerPool struct {
 	mu    sync.Mutex
 	state state // guarded by mu
 
-	// running mirrors state == stateRunning, for Submit.
+	// running mirrors state == stateRunning, for Submit, SubmitWait and
+	// IsRunning, which read it without the lock.
 	running atomic.Bool
 
-	stop chan struct{} // closed under mu when draining begins
-	done chan struct{} // closed when the drain has finished
+	stop chan struct{} // closed under mu when Shutdown begins
+	done chan struct{} // closed when the drain has finished, or at once by a Shutdown before Start
 	err  error         // result of the drain; written before done is closed
 
 	// aborting is set when the shutdown deadline passes. A worker publishes
@@ -117,8 +123,9 @@ type WorkerPool struct {
 	aborting atomic.Bool
 
 	// testHookPark, when set, runs as a worker that found the queue empty
-	// is about to go to sleep; tests use it to submit in that moment.
-	testHookPark func()
+	// goes to sleep: before it registers as a sleeper and after. Tests use
+	// it to submit in those moments.
+	testHookPark func(registered bool)
 
 	slots   []*worker // one per worker goroutine, fixed at New
 	dropped [len(dropReasons)]counter
@@ -214,11 +221,11 @@ func (p *WorkerPool) Submit(j Job) bool {
 		return false
 	}
 	switch p.offer(j) {
-	case pushed:
+	case pushOK:
 		return true
-	case full:
+	case pushFull:
 		p.refuse(j, DropQueueFull)
-	default:
+	case pushClosed:
 		p.refuse(j, DropNotRunning)
 	}
 	return false
@@ -235,48 +242,59 @@ func (p *WorkerPool) SubmitWait(ctx context.Context, j Job) error {
 		p.refuse(j, DropNotRunning)
 		return ErrNotRunning
 	}
-	p.roomWaiters.Add(1)
-	defer p.roomWaiters.Add(-1)
-	for {
-		// Load the signal before trying: a worker that makes room after
-		// the try sees this waiter and closes the channel.
-		room := *p.room.Load()
-		switch p.offer(j) {
-		case pushed:
-			return nil
-		case closed:
-			p.refuse(j, DropNotRunning)
-			return ErrNotRunning
-		}
-		select {
-		case <-room:
-		case <-ctx.Done():
-			p.refuse(j, DropQueueFull)
-			return ctx.Err()
-		case <-p.stop:
-			p.refuse(j, DropNotRunning)
-			return ErrNotRunning
+	r := p.offer(j)
+	if r == pushFull {
+		// Wait for room. The waiter registers, loads the signal, then
+		// tries: a worker that makes room after the try sees the waiter
+		// and closes the channel it loaded.
+		p.roomWaiters.Add(1)
+		defer p.roomWaiters.Add(-1)
+		for r == pushFull {
+			room := *p.room.Load()
+			if r = p.offer(j); r != pushFull {
+				break
+			}
+			select {
+			case <-room:
+			case <-ctx.Done():
+				p.refuse(j, DropQueueFull)
+				return ctx.Err()
+			case <-p.stop:
+				p.refuse(j, DropNotRunning)
+				return ErrNotRunning
+			}
 		}
 	}
+	if r == pushClosed {
+		p.refuse(j, DropNotRunning)
+		return ErrNotRunning
+	}
+	return nil
 }
 
 // offer queues j, or with no queue hands it to an idle worker.
 func (p *WorkerPool) offer(j Job) pushResult {
 	fill := func() item { return item{job: j, enqueued: p.clock()} }
-	if p.cfg.QueueSize == 0 {
-		if !p.claimSleeper() {
-			return full
-		}
-		// Each job in the queue has a sleeping worker of its own, and
-		// there are at most MaxWorkers of those, so the queue has room.
+	if p.cfg.QueueSize > 0 {
 		r := p.queue.push(fill)
-		p.wake <- struct{}{}
+		if r == pushOK {
+			p.wakeOne()
+		}
 		return r
 	}
-	r := p.queue.push(fill)
-	if r == pushed && p.claimSleeper() {
-		p.wake <- struct{}{}
+
+	if !p.claimSleeper() {
+		return pushFull
 	}
+	// Each job in the queue has a sleeping worker claimed for it, and there
+	// are at most MaxWorkers of those, so the push fails for want of room
+	// only while a worker stalled in taking a job holds its cell; see ring.
+	r := p.queue.push(fill)
+	for r == pushFull {
+		runtime.Gosched()
+		r = p.queue.push(fill)
+	}
+	p.wake <- struct{}{} // owed to the claimed sleeper, even if the push failed
 	return r
 }
 
@@ -294,14 +312,26 @@ func (p *WorkerPool) claimSleeper() bool {
 	}
 }
 
-// wakeIfReady wakes a sleeping worker if the queue holds a job. Each push
-// wakes one sleeper, but a sleeper woken for a job that another worker took
-// sleeps again, and a push that a preempted submitter has not finished holds
-// up the jobs behind it; a worker that takes a job passes the wake on, so
-// that sleepers do not stay asleep while jobs wait.
+// wakeOne wakes one sleeping worker, if there is one, and reports whether it
+// did.
+func (p *WorkerPool) wakeOne() bool {
+	if !p.claimSleeper() {
+		return false
+	}
+	p.wake <- struct{}{}
+	return true
+}
+
+// wakeIfReady wakes a sleeping worker if the queue holds a job. Correctness
+// does not depend on it, since every push wakes a sleeper, but throughput
+// does: a sleeper woken for a job that another worker took sleeps again, and
+// a push that a preempted submitter has not finished holds up the jobs
+// behind it, so workers could sleep while jobs wait. A worker that takes a
+// job passes the wake on. With no queue every job has its worker claimed
+// already, and a wake here would only take a sleeper from a submitter.
 func (p *WorkerPool) wakeIfReady() {
-	if p.sleepers.Load() > 0 && p.queue.ready() && p.claimSleeper() {
-		p.wake <- struct{}{}
+	if p.cfg.QueueSize > 0 && p.sleepers.Load() > 0 && p.queue.ready() {
+		p.wakeOne()
 	}
 }
 

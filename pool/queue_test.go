@@ -1,10 +1,8 @@
 package pool
 
 import (
-	"context"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,12 +19,12 @@ func TestRingKeepsOrderAcrossLaps(t *testing.T) {
 		next, want := 0, 0
 		// Fill, then alternate pops and pushes for several laps.
 		for range size {
-			if got := r.push(value(next)); got != pushed {
-				t.Fatalf("size %d: push(%d) = %v, want pushed", size, next, got)
+			if got := r.push(value(next)); got != pushOK {
+				t.Fatalf("size %d: push(%d) = %v, want ok", size, next, got)
 			}
 			next++
 		}
-		if got := r.push(value(-1)); got != full {
+		if got := r.push(value(-1)); got != pushFull {
 			t.Fatalf("size %d: push on a full ring = %v, want full", size, got)
 		}
 		if got := r.len(); got != size {
@@ -38,8 +36,8 @@ func TestRingKeepsOrderAcrossLaps(t *testing.T) {
 				t.Fatalf("size %d: pop() = %v, %v, want %d, true", size, it.enqueued, ok, want)
 			}
 			want++
-			if got := r.push(value(next)); got != pushed {
-				t.Fatalf("size %d: push(%d) after a pop = %v, want pushed", size, next, got)
+			if got := r.push(value(next)); got != pushOK {
+				t.Fatalf("size %d: push(%d) after a pop = %v, want ok", size, next, got)
 			}
 			next++
 		}
@@ -71,7 +69,7 @@ func TestRingCloseStopsPushesNotPops(t *testing.T) {
 	if !r.isClosed() {
 		t.Fatal("isClosed() after close = false, want true")
 	}
-	if got := r.push(value(3)); got != closed {
+	if got := r.push(value(3)); got != pushClosed {
 		t.Errorf("push() after close = %v, want closed", got)
 	}
 	if got := r.pushes(); got != 2 {
@@ -99,7 +97,7 @@ func TestRingConcurrent(t *testing.T) {
 	for id := range producers {
 		prod.Go(func() {
 			for n := range each {
-				for r.push(value(id*each+n)) == full {
+				for r.push(value(id*each+n)) == pushFull {
 					runtime.Gosched()
 				}
 			}
@@ -158,105 +156,95 @@ func TestRingConcurrent(t *testing.T) {
 	}
 }
 
-// TestWorkersNeverSleepThroughAJob submits one job at a time and waits for it
-// to run before the next, so that the workers go to sleep between jobs and
-// every Submit races a worker on its way to sleep. A job a sleeping worker
-// missed would never run, and the wait for it would fail.
-func TestWorkersNeverSleepThroughAJob(t *testing.T) {
+// TestRingCloseWhileProducersPush closes the ring while producers push to it
+// and a consumer pops: every push reported done is counted and popped once,
+// and none after the close.
+func TestRingCloseWhileProducersPush(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []Config{testConfig(1, 1), testConfig(3, 4), testConfig(2, 0)} {
-		p, _ := newTestPool(t, cfg)
-		ran := make(chan struct{})
-		job := Job{Name: "ping", Execute: func(context.Context) error {
-			ran <- struct{}{}
-			return nil
-		}}
-		for i := range 2000 {
-			// With no queue a job is refused until a worker is idle.
-			for !p.Submit(job) {
-				runtime.Gosched()
+	const producers = 4
+	r := newRing(16)
+	oks := make([]int, producers)
+	var wg sync.WaitGroup
+	for id := range producers {
+		wg.Go(func() {
+			for n := 0; ; n++ {
+				switch r.push(value(id<<40 | n)) {
+				case pushOK:
+					oks[id]++
+				case pushFull:
+					runtime.Gosched()
+				case pushClosed:
+					return
+				}
 			}
-			select {
-			case <-ran:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%+v: job %d not run after 10s", cfg, i)
-			}
+		})
+	}
+
+	seen := make(map[int]bool)
+	take := func(it item) {
+		v := int(it.enqueued)
+		if seen[v] {
+			t.Fatalf("item %#x popped twice", v)
 		}
+		seen[v] = true
+	}
+	for len(seen) < 1000 {
+		if it, ok := r.pop(); ok {
+			take(it)
+		} else {
+			runtime.Gosched()
+		}
+	}
+	r.close()
+	for {
+		it, ok := r.popClosed()
+		if !ok {
+			break
+		}
+		take(it)
+	}
+	wg.Wait()
+
+	total := 0
+	for _, n := range oks {
+		total += n
+	}
+	if total != len(seen) || r.pushes() != uint64(total) {
+		t.Errorf("pushes reported ok = %d, popped = %d, pushes() = %d; want all equal",
+			total, len(seen), r.pushes())
 	}
 }
 
-// TestSubmitWaitWithManyWaiters has more SubmitWait callers than the queue
-// has room, on several workers, so that callers wait for room again and
-// again; every job must be queued and run.
-func TestSubmitWaitWithManyWaiters(t *testing.T) {
+// TestRingPopClosedWaitsForUnfinishedPush closes a ring while a push has
+// claimed a cell and not filled it: popClosed must wait for the item rather
+// than report the ring empty.
+func TestRingPopClosedWaitsForUnfinishedPush(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []Config{testConfig(2, 1), testConfig(3, 0)} {
-		p, _ := newTestPool(t, cfg)
-		const callers, each = 16, 100
-		var ran atomic.Int64
-		job := Job{Name: "count", Execute: func(context.Context) error {
-			ran.Add(1)
-			return nil
-		}}
-		var wg sync.WaitGroup
-		for range callers {
-			wg.Go(func() {
-				for range each {
-					if err := p.SubmitWait(context.Background(), job); err != nil {
-						t.Errorf("%+v: SubmitWait() = %v, want nil", cfg, err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if err := p.Shutdown(context.Background()); err != nil {
-			t.Fatalf("%+v: Shutdown() = %v", cfg, err)
-		}
-		if got := ran.Load(); got != callers*each {
-			t.Errorf("%+v: %d jobs ran, want %d", cfg, got, callers*each)
-		}
-		checkAccounting(t, readCounts(t, p), callers*each)
+	r := newRing(2)
+	release := make(chan struct{})
+	go r.push(func() item {
+		<-release
+		return value(7)()
+	})
+	for r.len() == 0 { // the push has claimed its cell
+		runtime.Gosched()
 	}
-}
+	r.close()
 
-// TestWorkerSeesJobQueuedAsItGoesToSleep queues a job in the moment between a
-// worker finding the queue empty and going to sleep, the moment a wake-up
-// can be lost.
-func TestWorkerSeesJobQueuedAsItGoesToSleep(t *testing.T) {
-	t.Parallel()
-	for _, cfg := range []Config{testConfig(1, 1), testConfig(1, 0)} {
-		p, err := New(cfg)
-		if err != nil {
-			t.Fatalf("New() error = %v", err)
-		}
-		ran := make(chan struct{})
-		var once sync.Once
-		p.testHookPark = func() {
-			once.Do(func() {
-				// With no queue no worker is idle yet, so the job is
-				// refused; SubmitWait retries once the worker is.
-				go func() {
-					_ = p.SubmitWait(context.Background(), Job{Name: "late", Execute: func(context.Context) error {
-						close(ran)
-						return nil
-					}})
-				}()
-				if cfg.QueueSize > 0 {
-					for p.QueueDepth() == 0 {
-						runtime.Gosched()
-					}
-				}
-			})
-		}
-		p.Start()
-		select {
-		case <-ran:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%+v: job queued as the worker went to sleep not run after 10s", cfg)
-		}
-		if err := p.Shutdown(context.Background()); err != nil {
-			t.Errorf("Shutdown() = %v", err)
-		}
+	type result struct {
+		it item
+		ok bool
+	}
+	got := make(chan result)
+	go func() {
+		it, ok := r.popClosed()
+		got <- result{it, ok}
+	}()
+	for range 10 {
+		runtime.Gosched() // give popClosed a chance to find the cell unfilled
+	}
+	close(release)
+	if res := <-got; !res.ok || res.it.enqueued != 7 {
+		t.Errorf("popClosed() = %v, %v, want 7, true", res.it.enqueued, res.ok)
 	}
 }

@@ -91,7 +91,8 @@ func (p *WorkerPool) drain(ctx context.Context) {
 
 	// The queue is closed, so workers run what is left in it and return.
 	// Wake the sleeping ones; a worker that registers as a sleeper from now
-	// on sees the queue closed and does not sleep.
+	// on sees the queue closed and does not sleep, except to take a token
+	// already owed to it.
 	for p.claimSleeper() {
 		p.wake <- struct{}{}
 	}

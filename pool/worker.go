@@ -28,7 +28,8 @@ type worker struct {
 
 // contextBatch is how many job contexts a worker allocates at once: as many
 // as fill 2 KiB, one of the allocator's size classes, with the 8-byte header
-// it puts on larger objects that hold pointers. That is 85 contexts.
+// it puts on larger objects that hold pointers (85 while a jobContext is 24
+// bytes).
 const contextBatch = (2048 - 8) / unsafe.Sizeof(jobContext{})
 
 // newContext returns a fresh context for a job with the given deadline.
@@ -105,13 +106,21 @@ func (w *worker) loop() {
 		}
 		p.signalRoom()
 		p.wakeIfReady()
-		last = w.execute(it, last)
+		start := last
+		if start >= 0 {
+			// A job queued after the previous one ended starts no
+			// earlier than it was queued.
+			start = max(start, it.enqueued)
+		}
+		last = w.execute(it, start)
 		switch {
 		case busy < 0:
 			busy = last
 		case last-busy >= yieldAfter:
 			runtime.Gosched()
-			busy = last
+			// The yield may have taken a while, so the next job reads
+			// the clock for its start.
+			last, busy = -1, -1
 		}
 	}
 }
@@ -121,25 +130,22 @@ func (w *worker) loop() {
 func (w *worker) park() {
 	p := w.p
 	if p.testHookPark != nil {
-		p.testHookPark()
+		p.testHookPark(false)
 	}
 	p.sleepers.Add(1)
+	if p.testHookPark != nil {
+		p.testHookPark(true)
+	}
 	p.signalRoom() // with no queue, an idle worker is room
 	if !p.queue.ready() && !p.queue.isClosed() {
 		<-p.wake
 		return
 	}
-	// Take the registration back, unless a submitter or the drain has
-	// claimed it; then the token on its way is this worker's to take.
-	for {
-		n := p.sleepers.Load()
-		if n == 0 {
-			<-p.wake
-			return
-		}
-		if p.sleepers.CompareAndSwap(n, n-1) {
-			return
-		}
+	// Take a registration back. If there is none left, a submitter or the
+	// drain has claimed this one, and the token on its way is this
+	// worker's to take.
+	if !p.claimSleeper() {
+		<-p.wake
 	}
 }
 
