@@ -322,15 +322,16 @@ func (p *WorkerPool) wakeOne() bool {
 	return true
 }
 
-// wakeIfReady wakes a sleeping worker if the queue holds a job. Correctness
-// does not depend on it, since every push wakes a sleeper, but throughput
-// does: a sleeper woken for a job that another worker took sleeps again, and
-// a push that a preempted submitter has not finished holds up the jobs
-// behind it, so workers could sleep while jobs wait. A worker that takes a
-// job passes the wake on. With no queue every job has its worker claimed
-// already, and a wake here would only take a sleeper from a submitter.
+// wakeIfReady wakes a sleeping worker if the queue holds a job. Every push
+// wakes a sleeper, but a sleeper woken for a job that another worker took
+// sleeps again, and so does one that finds the oldest cell still being
+// filled by a preempted submitter; the jobs behind it would then wait with
+// workers asleep. So a worker that takes a job passes the wake on. With no
+// queue this can take a sleeper a submitter could have had, and refuse that
+// submitter briefly; that is the price of never leaving a job waiting while
+// a worker sleeps.
 func (p *WorkerPool) wakeIfReady() {
-	if p.cfg.QueueSize > 0 && p.sleepers.Load() > 0 && p.queue.ready() {
+	if p.sleepers.Load() > 0 && p.queue.ready() {
 		p.wakeOne()
 	}
 }
