@@ -74,7 +74,9 @@ func TestSubmitWaitWithManyWaiters(t *testing.T) {
 
 // newHookedPool returns a started pool whose workers call hook as they go to
 // sleep; see WorkerPool.testHookPark.
-func newHookedPool(t *testing.T, cfg Config, hook func(p *WorkerPool, registered bool)) *WorkerPool {
+func newHookedPool(
+	t *testing.T, cfg Config, hook func(p *WorkerPool, registered bool),
+) *WorkerPool {
 	t.Helper()
 	p, err := New(cfg)
 	if err != nil {
